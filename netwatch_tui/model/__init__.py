@@ -1,0 +1,1 @@
+"""The pure model: snapshots, accounting, formatting. No Textual, no BCC."""

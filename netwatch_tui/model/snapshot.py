@@ -1,0 +1,114 @@
+"""Immutable records that travel from the probe worker to its consumers (printers, the TUI).
+
+Nothing here imports Textual or BCC: these types are the contract between the two halves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """A pair of byte counts: sent (tx) and received (rx)."""
+
+    tx: int = 0
+    rx: int = 0
+
+    def __add__(self, other: Traffic) -> Traffic:
+        return Traffic(self.tx + other.tx, self.rx + other.rx)
+
+    def __sub__(self, other: Traffic) -> Traffic:
+        return Traffic(self.tx - other.tx, self.rx - other.rx)
+
+    def __bool__(self) -> bool:
+        return bool(self.tx or self.rx)
+
+
+ZERO = Traffic()
+
+
+@dataclass(frozen=True)
+class ByteCounts:
+    """Bytes of one process, with the subsets a view may leave out or mark.
+
+    ``all`` includes ``loopback`` (inet sockets talking to 127.0.0.0/8 or ::1) and ``packet``
+    (AF_PACKET sockets, which carry whole frames rather than payload).
+    """
+
+    all: Traffic = ZERO
+    loopback: Traffic = ZERO
+    packet: Traffic = ZERO
+
+    def __add__(self, other: ByteCounts) -> ByteCounts:
+        return ByteCounts(self.all + other.all, self.loopback + other.loopback, self.packet + other.packet)
+
+    def __sub__(self, other: ByteCounts) -> ByteCounts:
+        return ByteCounts(self.all - other.all, self.loopback - other.loopback, self.packet - other.packet)
+
+    def shown(self, include_loopback: bool) -> Traffic:
+        """The bytes a view shows: everything, or everything but loopback."""
+        return self.all if include_loopback else self.all - self.loopback
+
+
+NO_BYTES = ByteCounts()
+
+
+@dataclass(frozen=True)
+class ProcessStats:
+    """One process in one snapshot.
+
+    ``start_time`` is the process's creation time (seconds since the epoch, as psutil reports it),
+    or None when the process was gone before it could be asked; together with ``pid`` it
+    identifies the process across pid reuse.
+    """
+
+    pid: int
+    name: str
+    cmdline: str
+    user: str
+    start_time: float | None
+    conns: int
+    delta: ByteCounts
+    total: ByteCounts
+    alive: bool = True
+
+    def bytes(self, include_loopback: bool = True) -> Traffic:
+        """Bytes moved during this snapshot's interval."""
+        return self.delta.shown(include_loopback)
+
+    def totals(self, include_loopback: bool = True) -> Traffic:
+        """Bytes moved since the monitor started."""
+        return self.total.shown(include_loopback)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the monitor knows at the end of one interval.
+
+    ``processes`` holds every process with traffic since the monitor started that is still alive,
+    plus processes that exited during this interval (``alive`` False), each exactly once.
+    """
+
+    time: float
+    interval: float
+    backend: str
+    processes: tuple[ProcessStats, ...] = ()
+    replay: bool = False
+    dropped_updates: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    def active(self, include_loopback: bool = True) -> tuple[ProcessStats, ...]:
+        """Processes that moved bytes during this interval."""
+        return tuple(p for p in self.processes if p.bytes(include_loopback))
+
+    def host_bytes(self, include_loopback: bool = True) -> Traffic:
+        """All processes' bytes of this interval, added up."""
+        total = ZERO
+        for process in self.processes:
+            total = total + process.bytes(include_loopback)
+        return total
+
+    def rate(self, byte_count: int) -> float:
+        """Bytes per second over this snapshot's interval."""
+        return byte_count / self.interval if self.interval > 0 else 0.0

@@ -1,0 +1,24 @@
+"""What produces snapshots: the live probe, a replay file, or a synthetic generator in tests."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Protocol
+
+from netwatch_tui.model.snapshot import Snapshot
+
+Deliver = Callable[[Snapshot], None]
+
+
+class SnapshotSource(Protocol):
+    """A producer of snapshots, run by the worker thread.
+
+    ``run`` does its slow set-up (such as compiling BPF) inside the worker thread, then calls
+    ``deliver`` once per interval until ``stop`` is set or the source runs out. It raises
+    :class:`netwatch_tui.errors.NetwatchError` for failures a user can fix, and releases
+    everything it holds (BPF programs included) before it returns or raises.
+    """
+
+    description: str
+
+    def run(self, deliver: Deliver, stop: threading.Event) -> None: ...
