@@ -22,3 +22,7 @@ class SnapshotSource(Protocol):
     description: str
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None: ...
+
+    def watch_connections(self, pids: frozenset[int]) -> None:
+        """From the next snapshot on, fill ``Snapshot.connections`` for these pids (thread-safe)."""
+        ...

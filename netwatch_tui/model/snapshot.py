@@ -5,6 +5,7 @@ Nothing here imports Textual or BCC: these types are the contract between the tw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -83,6 +84,22 @@ class ProcessStats:
 
 
 @dataclass(frozen=True)
+class Connection:
+    """One socket of a process, as the detail view lists it.
+
+    ``local`` and ``remote`` are ``"address:port"`` (IPv6 in brackets); ``state`` is the TCP state
+    name (``"ESTABLISHED"``, ``"LISTEN"``...) or ``"-"`` for connectionless sockets. ``traffic`` is
+    what the probe counted on this socket since the monitor started (zero when it saw none).
+    """
+
+    protocol: str
+    local: str
+    remote: str
+    state: str
+    traffic: Traffic = ZERO
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the monitor knows at the end of one interval.
 
@@ -96,7 +113,8 @@ class Snapshot:
     processes: tuple[ProcessStats, ...] = ()
     replay: bool = False
     dropped_updates: int = 0
-    notes: tuple[str, ...] = field(default=())
+    # Connections of the processes a consumer asked about (SnapshotSource.watch_connections).
+    connections: Mapping[int, tuple[Connection, ...]] = field(default_factory=dict)
 
     def active(self, include_loopback: bool = True) -> tuple[ProcessStats, ...]:
         """Processes that moved bytes during this interval."""

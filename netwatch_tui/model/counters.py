@@ -1,0 +1,52 @@
+"""What the probe reads from the kernel each interval, decoded into plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netwatch_tui.model.snapshot import ByteCounts, Traffic
+
+
+def decode_untrusted(raw: bytes | str) -> str:
+    """Text from a process (name, command line), always valid UTF-8.
+
+    Bytes that are not UTF-8 become visible ``\\xNN`` escapes instead of lone surrogates, which
+    would break JSON output and terminals alike. Works on bytes and on str decoded with
+    ``surrogateescape`` (as psutil and os return them).
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class ProcessCounters:
+    """The cumulative counters of one process, as the kernel holds them.
+
+    ``(tgid, first_ns)`` names one process even across pid reuse: ``first_ns`` is the kernel's
+    monotonic clock when the process first moved a counted byte. ``exited`` is True for a process
+    that the kernel saw exit (its entry is read once and then removed).
+    """
+
+    tgid: int
+    first_ns: int
+    comm: str
+    uid: int
+    counts: ByteCounts
+    exited: bool = False
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return (self.tgid, self.first_ns)
+
+
+@dataclass(frozen=True)
+class SocketCounters:
+    """The bytes the probe counted on one inet socket, with the socket's addresses."""
+
+    family: int
+    protocol: int
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    traffic: Traffic
+    loopback: bool

@@ -1,0 +1,115 @@
+"""The probe backends, and the choice of the best one the running kernel supports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from netwatch_tui.errors import NetwatchError
+from netwatch_tui.probe import environment
+
+_LIFECYCLE_TRACEPOINTS = {
+    "sock:inet_sock_set_state": "tracepoint__sock__inet_sock_set_state",
+    "sched:sched_process_exit": "tracepoint__sched__sched_process_exit",
+    "sched:sched_process_exec": "tracepoint__sched__sched_process_exec",
+}
+
+# (kind, kernel function, BPF function) for the kprobe backend.
+_KPROBES = (
+    ("entry", "tcp_sendmsg", "tcp_sendmsg_entry"),
+    ("return", "tcp_sendmsg", "sendmsg_return"),
+    ("entry", "udp_sendmsg", "udp_sendmsg_entry"),
+    ("return", "udp_sendmsg", "sendmsg_return"),
+    ("entry", "udpv6_sendmsg", "udp_sendmsg_entry"),
+    ("return", "udpv6_sendmsg", "sendmsg_return"),
+    ("entry", "udp_recvmsg", "udp_recvmsg_entry"),
+    ("return", "udp_recvmsg", "recvmsg_return"),
+    ("entry", "udpv6_recvmsg", "udp_recvmsg_entry"),
+    ("return", "udpv6_recvmsg", "recvmsg_return"),
+    ("entry", "tcp_recvmsg", "tcp_recvmsg_entry"),
+    ("return", "tcp_recvmsg", "tcp_recvmsg_return"),
+    ("entry", "tcp_cleanup_rbuf", "tcp_cleanup_rbuf_entry"),
+)
+
+
+def _tracepoint_exists(name: str) -> bool:
+    root = environment.tracefs_root()
+    category, event = name.split(":")
+    return root is not None and (root / "events" / category / event / "format").exists()
+
+
+def _kprobes_available() -> bool:
+    root = environment.tracefs_root()
+    return root is not None and (root / "kprobe_events").exists()
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One way of counting: its BPF source, how it attaches, and whether this kernel can run it."""
+
+    name: str
+    source_file: str
+    summary: str
+    functions: tuple[str, ...]
+    available: Callable[[], bool]
+    unavailable_reason: str
+    attach: Callable[[Any], None]
+    program_type: Callable[[Any], int]
+
+
+def _attach_tracepoints(program: Any) -> None:
+    """BCC attaches ``tracepoint__*`` functions by itself when it compiles them."""
+    del program
+
+
+def _attach_kprobes(program: Any) -> None:
+    for kind, kernel_function, bpf_function in _KPROBES:
+        if kind == "entry":
+            program.attach_kprobe(event=kernel_function.encode(), fn_name=bpf_function.encode())
+        else:
+            program.attach_kretprobe(event=kernel_function.encode(), fn_name=bpf_function.encode())
+
+
+TRACEPOINTS = Backend(
+    name="tracepoints",
+    source_file="tracepoints.c",
+    summary="sock:sock_send_length / sock:sock_recv_length (Linux >= 6.3)",
+    functions=(
+        "tracepoint__sock__sock_send_length",
+        "tracepoint__sock__sock_recv_length",
+        *_LIFECYCLE_TRACEPOINTS.values(),
+    ),
+    available=lambda: (
+        _tracepoint_exists("sock:sock_send_length") and _tracepoint_exists("sock:sock_recv_length")
+    ),
+    unavailable_reason="the kernel has no sock:sock_send_length / sock_recv_length tracepoints (Linux < 6.3)",
+    attach=_attach_tracepoints,
+    program_type=lambda bpf: bpf.TRACEPOINT,
+)
+
+KPROBES = Backend(
+    name="kprobes",
+    source_file="kprobes.c",
+    summary="kprobes on tcp_sendmsg, tcp_cleanup_rbuf, udp(v6)_sendmsg, udp(v6)_recvmsg",
+    functions=tuple(dict.fromkeys(bpf_function for _, _, bpf_function in _KPROBES)),
+    available=_kprobes_available,
+    unavailable_reason="the kernel has no kprobes (no kprobe_events in tracefs)",
+    attach=_attach_kprobes,
+    program_type=lambda bpf: bpf.KPROBE,
+)
+
+BACKENDS = {backend.name: backend for backend in (TRACEPOINTS, KPROBES)}
+
+
+def choose_backend(requested: str = "auto") -> Backend:
+    """The backend to use: the one asked for, or the best this kernel supports."""
+    if requested != "auto":
+        backend = BACKENDS[requested]
+        if not backend.available():
+            raise NetwatchError(f"--probe {requested}: {backend.unavailable_reason}; try --probe auto")
+        return backend
+    for backend in (TRACEPOINTS, KPROBES):
+        if backend.available():
+            return backend
+    reasons = "; ".join(backend.unavailable_reason for backend in (TRACEPOINTS, KPROBES))
+    raise NetwatchError(f"no probe backend works on this kernel: {reasons}")

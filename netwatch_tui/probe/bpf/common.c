@@ -1,0 +1,197 @@
+/* Shared by both backends: the maps and the accounting of one send or receive. The loader puts
+ * this, a backend and lifecycle.c together into one text (BCC rewrites only that text).
+ *
+ * Compile-time constants (-D) passed by the loader:
+ *   PROC_ENTRIES, EXITED_ENTRIES, SOCK_ENTRIES   map sizes (see probe/maps.py)
+ *   OFF_DADDR, OFF_RCV_SADDR, OFF_DPORT, OFF_NUM, OFF_FAMILY, OFF_V6_DADDR, OFF_V6_RCV_SADDR
+ *                                                 offsets in struct sock_common, from the running
+ *                                                 kernel's BTF (probe/btf.py), not from headers
+ */
+#include <uapi/linux/ptrace.h>
+#include <linux/sched.h>
+
+#define NW_AF_INET 2
+#define NW_AF_INET6 10
+#define NW_AF_PACKET 17
+#define NW_IPPROTO_TCP 6
+#define NW_TCP_CLOSE 7
+#define NW_MSG_PEEK 2
+
+/* Cumulative counters of one process (tgid); user space subtracts successive reads. */
+struct proc_val_t {
+    u64 first_ns;   /* when this entry was made: with the tgid, it names one process across pid reuse */
+    u64 tx, rx;     /* every counted byte */
+    u64 lo_tx, lo_rx;   /* the part on loopback inet sockets */
+    u64 pkt_tx, pkt_rx; /* the part on AF_PACKET sockets */
+    u32 uid;
+    char comm[TASK_COMM_LEN];
+};
+
+struct exited_key_t {
+    u32 tgid;
+    u32 pad;
+    u64 first_ns;
+};
+
+/* One socket: its 4-tuple (read once, when first seen) and its bytes. */
+struct sock_val_t {
+    u64 tx, rx;
+    u32 tgid;       /* the last process that moved bytes on it */
+    u16 family;
+    u16 protocol;
+    u16 lport;      /* host order */
+    u16 dport;      /* host order */
+    u8 loopback;
+    u8 pad[3];
+    u8 saddr[16];
+    u8 daddr[16];
+};
+
+BPF_HASH(procs, u32, struct proc_val_t, PROC_ENTRIES);
+BPF_HASH(exited, struct exited_key_t, struct proc_val_t, EXITED_ENTRIES);
+BPF_TABLE("lru_hash", u64, struct sock_val_t, socks, SOCK_ENTRIES);
+/* [0] updates lost because procs was full, [1] exits that could not be moved to `exited`. */
+BPF_ARRAY(drops, u64, 2);
+
+static __always_inline void count_drop(int index)
+{
+    u64 *counter = drops.lookup(&index);
+    if (counter)
+        __sync_fetch_and_add(counter, 1);
+}
+
+static __always_inline int is_loopback_v4(u32 addr)
+{
+    return (addr & 0xff) == 127; /* network order: the first octet is the low byte */
+}
+
+static __always_inline int is_loopback_v6(const u8 *addr)
+{
+    u64 high = 0, low = 0;
+    __builtin_memcpy(&high, addr, 8);
+    __builtin_memcpy(&low, addr + 8, 8);
+    if (high == 0 && low == 0x0100000000000000ULL) /* ::1 */
+        return 1;
+    /* ::ffff:127.x.y.z */
+    return high == 0 && (low & 0xffffffffULL) == 0xffff0000ULL && addr[12] == 127;
+}
+
+static __always_inline void read_tuple(const char *sk, u16 family, struct sock_val_t *val)
+{
+    u16 ports[2] = {};
+    bpf_probe_read_kernel(ports, sizeof(ports), sk + OFF_DPORT);
+    val->dport = ntohs(ports[0]);
+    val->lport = ports[1]; /* skc_num is already host order */
+    if (family == NW_AF_INET) {
+        u32 daddr = 0, saddr = 0;
+        bpf_probe_read_kernel(&daddr, sizeof(daddr), sk + OFF_DADDR);
+        bpf_probe_read_kernel(&saddr, sizeof(saddr), sk + OFF_RCV_SADDR);
+        __builtin_memcpy(val->daddr, &daddr, 4);
+        __builtin_memcpy(val->saddr, &saddr, 4);
+        val->loopback = is_loopback_v4(daddr) || is_loopback_v4(saddr);
+    } else {
+        bpf_probe_read_kernel(val->daddr, 16, sk + OFF_V6_DADDR);
+        bpf_probe_read_kernel(val->saddr, 16, sk + OFF_V6_RCV_SADDR);
+        val->loopback = is_loopback_v6(val->daddr) || is_loopback_v6(val->saddr);
+    }
+}
+
+/* The socket's entry, made (or remade, when a freed socket's address was reused) as needed. */
+static __always_inline struct sock_val_t *socket_entry(const void *sk, u16 family, u16 protocol)
+{
+    u64 key = (u64)sk;
+    struct sock_val_t *val = socks.lookup(&key);
+    if (val) {
+        if (val->protocol == NW_IPPROTO_TCP)
+            return val; /* TCP entries are dropped at TCP_CLOSE, so the address cannot be stale */
+        u16 ports[2] = {};
+        bpf_probe_read_kernel(ports, sizeof(ports), (const char *)sk + OFF_DPORT);
+        if (val->lport == ports[1] && val->dport == ntohs(ports[0]))
+            return val;
+    }
+    struct sock_val_t fresh = {};
+    fresh.family = family;
+    fresh.protocol = protocol;
+    read_tuple(sk, family, &fresh);
+    socks.update(&key, &fresh);
+    return socks.lookup(&key);
+}
+
+static __always_inline struct proc_val_t *process_entry(u32 tgid)
+{
+    struct proc_val_t *val = procs.lookup(&tgid);
+    if (val)
+        return val;
+    struct proc_val_t fresh = {};
+    fresh.first_ns = bpf_ktime_get_ns();
+    fresh.uid = (u32)bpf_get_current_uid_gid();
+    bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+    procs.insert(&tgid, &fresh);
+    val = procs.lookup(&tgid);
+    if (!val)
+        count_drop(0);
+    return val;
+}
+
+/* Book `bytes` moved on socket `sk` to the calling process. The caller has already kept only
+ * AF_INET, AF_INET6 and AF_PACKET sockets and positive byte counts. */
+static __always_inline void account(const void *sk, u16 family, u16 protocol, u64 bytes, int receive)
+{
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    u8 loopback = 0;
+    if (family != NW_AF_PACKET) {
+        struct sock_val_t *sock = socket_entry(sk, family, protocol);
+        if (sock) {
+            sock->tgid = tgid;
+            loopback = sock->loopback;
+            if (receive)
+                __sync_fetch_and_add(&sock->rx, bytes);
+            else
+                __sync_fetch_and_add(&sock->tx, bytes);
+        }
+    }
+    struct proc_val_t *proc = process_entry(tgid);
+    if (!proc)
+        return;
+    if (receive) {
+        __sync_fetch_and_add(&proc->rx, bytes);
+        if (loopback)
+            __sync_fetch_and_add(&proc->lo_rx, bytes);
+        if (family == NW_AF_PACKET)
+            __sync_fetch_and_add(&proc->pkt_rx, bytes);
+    } else {
+        __sync_fetch_and_add(&proc->tx, bytes);
+        if (loopback)
+            __sync_fetch_and_add(&proc->lo_tx, bytes);
+        if (family == NW_AF_PACKET)
+            __sync_fetch_and_add(&proc->pkt_tx, bytes);
+    }
+}
+
+static __always_inline int is_counted_family(u16 family)
+{
+    return family == NW_AF_INET || family == NW_AF_INET6 || family == NW_AF_PACKET;
+}
+
+/* The process is gone: move its counters to `exited` under a key that pid reuse cannot hit, so
+ * user space reports its last bytes once and a new process with the same pid starts afresh. */
+static __always_inline void retire_process(u32 tgid)
+{
+    struct proc_val_t *val = procs.lookup(&tgid);
+    if (!val)
+        return;
+    struct exited_key_t key = {.tgid = tgid, .first_ns = val->first_ns};
+    struct proc_val_t copy;
+    __builtin_memcpy(&copy, val, sizeof(copy));
+    if (exited.update(&key, &copy) == 0)
+        procs.delete(&tgid);
+    else
+        count_drop(1);
+}
+
+/* TCP sockets are forgotten when they close: socket addresses are reused. */
+static __always_inline void forget_socket(const void *sk)
+{
+    u64 key = (u64)sk;
+    socks.delete(&key);
+}

@@ -1,0 +1,34 @@
+/* Tracepoints both backends use: sockets closing and processes exiting. Appended to each
+ * backend's source by the loader: BCC generates tracepoint argument structs for the main text only. */
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state)
+{
+    if (args->newstate == NW_TCP_CLOSE)
+        forget_socket(args->skaddr);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sched, sched_process_exit)
+{
+    u64 id = bpf_get_current_pid_tgid();
+#ifdef HAVE_GROUP_DEAD
+    if (!args->group_dead)
+        return 0;
+#else
+    /* Without group_dead (before Linux 6.16), the leader's exit stands for the process's. */
+    if ((u32)id != (u32)(id >> 32))
+        return 0;
+#endif
+    retire_process(id >> 32);
+    return 0;
+}
+
+/* Keep the recorded name current across exec, for processes that are gone before user space asks. */
+TRACEPOINT_PROBE(sched, sched_process_exec)
+{
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct proc_val_t *val = procs.lookup(&tgid);
+    if (val)
+        bpf_get_current_comm(val->comm, sizeof(val->comm));
+    return 0;
+}

@@ -1,0 +1,174 @@
+"""Compiles a backend's BPF program with BCC, attaches it, and reads its maps.
+
+BCC is imported here only, lazily: it costs tens of megabytes and a second or so, and a replay or a
+``--help`` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from netwatch_tui.errors import NetwatchError
+from netwatch_tui.model.counters import ProcessCounters, SocketCounters, decode_untrusted
+from netwatch_tui.model.snapshot import ByteCounts, Traffic
+from netwatch_tui.probe import environment
+from netwatch_tui.probe.backends import Backend
+from netwatch_tui.probe.btf import BtfError, KernelTypes
+from netwatch_tui.probe.maps import MAP_SIZES
+
+BPF_DIR = Path(__file__).parent / "bpf"
+# BCC rewrites map calls and generates tracepoint argument structs only in the text it is given,
+# not in #included files: the shared maps and helpers, then the backend's hooks, then the hooks
+# every backend shares, are put together into one text.
+COMMON_SOURCE = "common.c"
+LIFECYCLE_SOURCE = "lifecycle.c"
+_SOCK_COMMON_FIELDS = {
+    "OFF_DADDR": "skc_daddr",
+    "OFF_RCV_SADDR": "skc_rcv_saddr",
+    "OFF_DPORT": "skc_dport",
+    "OFF_NUM": "skc_num",
+    "OFF_FAMILY": "skc_family",
+    "OFF_V6_DADDR": "skc_v6_daddr",
+    "OFF_V6_RCV_SADDR": "skc_v6_rcv_saddr",
+}
+AF_INET6 = 10
+
+
+def compile_flags() -> list[str]:
+    """Map sizes, the running kernel's struct offsets and its tracepoint features, for clang."""
+    try:
+        kernel = KernelTypes.of_running_kernel()
+        if kernel.offset_of("sock", "__sk_common") != 0:
+            raise BtfError("struct sock does not start with __sk_common")
+        offsets = {
+            macro: kernel.offset_of("sock_common", field) for macro, field in _SOCK_COMMON_FIELDS.items()
+        }
+    except BtfError as exc:
+        raise NetwatchError(f"cannot read socket layout from the kernel's BTF: {exc}") from exc
+    flags = [f"-D{name}={value}" for name, value in MAP_SIZES.items()]
+    flags += [f"-D{name}={value}" for name, value in offsets.items()]
+    tracefs = environment.tracefs_root()
+    exit_format = tracefs / "events/sched/sched_process_exit/format" if tracefs else None
+    if exit_format and "group_dead" in exit_format.read_text():
+        flags.append("-DHAVE_GROUP_DEAD")
+    return flags
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[IO[bytes]]:
+    """Keep clang's warnings off the terminal (a TUI may own it) and keep them for an error report."""
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield sink
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _first_error_line(captured: IO[bytes], exc: Exception) -> str:
+    """clang's first error, or BCC's own message (a verifier rejection has no clang error)."""
+    captured.seek(0)
+    lines = [line for line in captured.read().decode(errors="replace").splitlines() if "error:" in line]
+    return lines[0].strip() if lines else str(exc)
+
+
+def compile_program(backend: Backend, attach: bool = True) -> Any:
+    """Compile ``backend``'s program; with ``attach``, load and attach every hook.
+
+    Without ``attach``, every function is still loaded into the kernel's verifier (which is
+    how the kprobe backend is proven on a kernel without kprobes).
+    """
+    environment.require(environment.check_bcc())
+    from bcc import BPF  # deferred: see the module docstring
+
+    parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
+    text = "\n".join((BPF_DIR / name).read_text() for name in parts)
+    with _stderr_captured() as captured:
+        try:
+            program = BPF(text=text.encode(), cflags=compile_flags())
+        except Exception as exc:
+            raise NetwatchError(
+                f"BCC could not compile {backend.source_file}: {_first_error_line(captured, exc)}"
+            ) from exc
+    try:
+        if attach:
+            backend.attach(program)
+        else:
+            for function in backend.functions:
+                program.load_func(function.encode(), backend.program_type(BPF))
+    except Exception as exc:
+        program.cleanup()
+        raise NetwatchError(f"the kernel refused the {backend.name} probe: {exc}") from exc
+    return program
+
+
+def _address(family: int, raw: Any) -> str:
+    packed = bytes(raw)
+    if family == AF_INET6:
+        address = ipaddress.IPv6Address(packed)
+        return str(address.ipv4_mapped or address)
+    return str(ipaddress.IPv4Address(packed[:4]))
+
+
+def _process_counters(key: Any, value: Any, exited: bool) -> ProcessCounters:
+    counts = ByteCounts(
+        all=Traffic(value.tx, value.rx),
+        loopback=Traffic(value.lo_tx, value.lo_rx),
+        packet=Traffic(value.pkt_tx, value.pkt_rx),
+    )
+    tgid = key.tgid if exited else int(key)
+    return ProcessCounters(
+        tgid, value.first_ns, decode_untrusted(bytes(value.comm)), value.uid, counts, exited
+    )
+
+
+class ProbeMaps:
+    """Read access to a loaded program's maps, and its release."""
+
+    def __init__(self, program: Any) -> None:
+        self._program = program
+        self._procs = program["procs"]
+        self._exited = program["exited"]
+        self._socks = program["socks"]
+        self._drops = program["drops"]
+
+    def take_processes(self) -> list[ProcessCounters]:
+        """Every live process's counters, and the exited ones' (removed from the kernel as read)."""
+        exited = [_process_counters(k, v, True) for k, v in self._exited.items_lookup_and_delete_batch()]
+        live = [_process_counters(k, v, False) for k, v in self._procs.items_lookup_batch()]
+        return exited + live
+
+    def forget_processes(self, tgids: list[int]) -> None:
+        """Remove live entries of processes that are gone (their last bytes already read)."""
+        for tgid in tgids:
+            with contextlib.suppress(KeyError):
+                del self._procs[self._procs.Key(tgid)]
+
+    def sockets(self) -> list[SocketCounters]:
+        return [
+            SocketCounters(
+                family=v.family,
+                protocol=v.protocol,
+                local=(_address(v.family, v.saddr), v.lport),
+                remote=(_address(v.family, v.daddr), v.dport),
+                traffic=Traffic(v.tx, v.rx),
+                loopback=bool(v.loopback),
+            )
+            for _, v in self._socks.items_lookup_batch()
+        ]
+
+    def dropped_updates(self) -> int:
+        """Updates lost because a map was full (documented in probe/maps.py)."""
+        return sum(v.value for v in self._drops.values())
+
+    def close(self) -> None:
+        """Detach every program and close every descriptor."""
+        self._program.cleanup()
