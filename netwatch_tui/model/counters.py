@@ -7,18 +7,6 @@ from dataclasses import dataclass
 from netwatch_tui.model.snapshot import ByteCounts, Traffic
 
 
-def decode_untrusted(raw: bytes | str) -> str:
-    """Text from a process (name, command line), always valid UTF-8.
-
-    Bytes that are not UTF-8 become visible ``\\xNN`` escapes instead of lone surrogates, which
-    would break JSON output and terminals alike. Works on bytes and on str decoded with
-    ``surrogateescape`` (as psutil and os return them).
-    """
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8", "surrogateescape")
-    return raw.decode("utf-8", "backslashreplace")
-
-
 @dataclass(frozen=True)
 class ProcessCounters:
     """The cumulative counters of one process, as the kernel holds them.

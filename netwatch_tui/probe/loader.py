@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.model.counters import ProcessCounters, SocketCounters, decode_untrusted
+from netwatch_tui.model.counters import ProcessCounters, SocketCounters
 from netwatch_tui.model.snapshot import ByteCounts, Traffic
+from netwatch_tui.model.text import decode_untrusted
 from netwatch_tui.probe import environment
 from netwatch_tui.probe.backends import Backend
 from netwatch_tui.probe.btf import BtfError, KernelTypes

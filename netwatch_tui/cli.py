@@ -1,0 +1,135 @@
+"""The ``netwatch`` command: argument parsing, then the TUI, a headless printer, or ``doctor``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from netwatch_tui import __version__
+from netwatch_tui.errors import NetwatchError
+from netwatch_tui.probe.backends import BACKENDS
+
+FORMATS = ("tui", "json", "csv")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the fix, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise NetwatchError(f"{message} (see `{self.prog} --help`)", exit_code=2)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.05 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0.05 to 3600 seconds)")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.01 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0.01 to 1000)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="netwatch",
+        description="Per-process network bandwidth, measured in the kernel with eBPF. "
+        "`netwatch doctor` checks this machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="tui (default when stdout is a terminal), json (NDJSON, one record per interval; "
+        "the default otherwise) or csv (PID, COMMAND, CONNS, TX_SEC, RX_SEC)",
+    )
+    parser.add_argument(
+        "--interval", type=_positive_float, default=1.0, help="seconds between snapshots (default 1)"
+    )
+    parser.add_argument("--count", type=_positive_int, help="stop after this many intervals (json/csv)")
+    parser.add_argument(
+        "--pid", type=_positive_int, action="append", default=[], help="only this process (repeatable)"
+    )
+    parser.add_argument(
+        "--no-loopback",
+        dest="loopback",
+        action="store_false",
+        help="leave out traffic on loopback (127.0.0.0/8, ::1)",
+    )
+    parser.add_argument(
+        "--probe",
+        choices=("auto", *BACKENDS),
+        default="auto",
+        help="probe backend (default: the best this kernel supports)",
+    )
+    parser.add_argument(
+        "--replay", metavar="FILE", help="play a file written by --format json (no root needed)"
+    )
+    parser.add_argument("--speed", type=_speed, default=1.0, help="replay speed factor (default 1)")
+    return parser
+
+
+def build_doctor_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="netwatch doctor", description="Check what netwatch needs, and fix hints.")
+    parser.add_argument("--probe", choices=("auto", *BACKENDS), default="auto", help="backend to check")
+    return parser
+
+
+def _dispatch(argv: Sequence[str]) -> int:
+    if argv and argv[0] == "doctor":
+        from netwatch_tui.doctor import run_doctor
+
+        return run_doctor(build_doctor_parser().parse_args(argv[1:]).probe)
+    options = build_parser().parse_args(argv)
+    output_format = options.format or ("tui" if sys.stdout.isatty() else "json")
+    if options.replay:
+        from netwatch_tui.replay import ReplaySource
+
+        source = ReplaySource(options.replay, speed=options.speed)
+    else:
+        from netwatch_tui.probe.environment import preflight
+        from netwatch_tui.probe.source import ProbeSource
+
+        preflight()
+        source = ProbeSource(options.probe, options.interval, options.pid)
+    if output_format == "tui":
+        if options.count:
+            raise NetwatchError("--count works with --format json or csv, not the TUI", exit_code=2)
+        from netwatch_tui.app import run_tui
+
+        return run_tui(source, include_loopback=options.loopback)
+    from netwatch_tui.headless import run_headless
+
+    return run_headless(source, output_format, options.count, options.loopback)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: every failure a user can fix is one line on stderr and a non-zero status."""
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else argv)
+    except NetwatchError as exc:
+        print(f"netwatch: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

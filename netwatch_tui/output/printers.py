@@ -1,0 +1,70 @@
+"""Headless output: one NDJSON record or one CSV block per interval."""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol, TextIO
+
+from netwatch_tui.model.sanitize import clean
+from netwatch_tui.model.snapshot import Snapshot
+from netwatch_tui.model.units import format_csv_rate
+from netwatch_tui.output.json_records import snapshot_record
+
+CSV_HEADER = "PID, COMMAND, CONNS, TX_SEC, RX_SEC"
+
+
+class Printer(Protocol):
+    def start(self) -> None: ...
+
+    def write(self, snapshot: Snapshot) -> None: ...
+
+
+class JsonPrinter:
+    """``--format json``: one JSON object per line per interval (NDJSON), flushed at once."""
+
+    def __init__(self, stream: TextIO, include_loopback: bool) -> None:
+        self._stream = stream
+        self._include_loopback = include_loopback
+
+    def start(self) -> None:
+        """NDJSON has no header."""
+
+    def write(self, snapshot: Snapshot) -> None:
+        record = snapshot_record(snapshot, self._include_loopback)
+        self._stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._stream.flush()
+
+
+def csv_field(text: str) -> str:
+    """A field that cannot break the line: escaped controls, quoted if it holds a comma or quote."""
+    text = clean(text)
+    if any(char in text for char in ',"') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class CsvPrinter:
+    """``--format csv``: the header once, then per interval one line per active process and a blank line."""
+
+    def __init__(self, stream: TextIO, include_loopback: bool) -> None:
+        self._stream = stream
+        self._include_loopback = include_loopback
+
+    def start(self) -> None:
+        self._stream.write(CSV_HEADER + "\n")
+        self._stream.flush()
+
+    def write(self, snapshot: Snapshot) -> None:
+        lines = []
+        for process in snapshot.active(self._include_loopback):
+            moved = process.bytes(self._include_loopback)
+            fields = (
+                str(process.pid),
+                csv_field(process.name),
+                str(process.conns),
+                format_csv_rate(snapshot.rate(moved.tx)),
+                format_csv_rate(snapshot.rate(moved.rx)),
+            )
+            lines.append(", ".join(fields) + "\n")
+        self._stream.write("".join(lines) + "\n")
+        self._stream.flush()

@@ -1,0 +1,125 @@
+"""The live snapshot source: the BPF probe, read every interval, enriched with process details."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Collection
+
+from netwatch_tui.connections import ConnectionTables
+from netwatch_tui.model.accounting import Accountant, ProcessDelta
+from netwatch_tui.model.counters import ProcessCounters
+from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
+from netwatch_tui.probe.backends import choose_backend
+from netwatch_tui.probe.calibration import calibrate
+from netwatch_tui.probe.loader import ProbeMaps, compile_program
+from netwatch_tui.process_info import ProcessInfo, ProcessInfoCache, user_name
+from netwatch_tui.source import Deliver
+
+
+class ProbeSource:
+    """Counts every process's bytes in the kernel and delivers a Snapshot every ``interval`` seconds.
+
+    ``pids``, when given, limits the snapshots to those processes.
+    """
+
+    def __init__(self, backend: str = "auto", interval: float = 1.0, pids: Collection[int] = ()) -> None:
+        self.requested_backend = backend
+        self.interval = interval
+        self.pids = frozenset(pids)
+        self.description = "starting probe..."
+        self._watched: frozenset[int] = frozenset()
+        self._accountant = Accountant()
+        self._info = ProcessInfoCache()
+        self._known: dict[tuple[int, int], ProcessInfo] = {}
+
+    def watch_connections(self, pids: frozenset[int]) -> None:
+        self._watched = frozenset(pids)  # one reference swap: safe across threads
+
+    def run(self, deliver: Deliver, stop: threading.Event) -> None:
+        backend = choose_backend(self.requested_backend)
+        maps = ProbeMaps(compile_program(backend))
+        try:
+            # Exited processes read during calibration are reported in the first snapshot; the
+            # calibration's own bytes are not anyone's traffic and leave with netwatch's entry.
+            pending = [r for r in calibrate(maps) if r.exited]
+            maps.forget_processes([os.getpid()])
+            self.description = backend.name
+            self._loop(maps, pending, deliver, stop)
+        finally:
+            maps.close()
+
+    def _loop(
+        self, maps: ProbeMaps, pending: list[ProcessCounters], deliver: Deliver, stop: threading.Event
+    ) -> None:
+        last = time.monotonic()
+        deadline = last + self.interval
+        while not stop.wait(max(0.0, deadline - time.monotonic())):
+            now = time.monotonic()
+            readings = pending + maps.take_processes()
+            pending = []
+            snapshot = self._snapshot(maps, readings, now - last)
+            last = now
+            deadline = max(deadline + self.interval, now)  # after a stall, do not burst to catch up
+            deliver(snapshot)
+
+    def _snapshot(self, maps: ProbeMaps, readings: list[ProcessCounters], elapsed: float) -> Snapshot:
+        deltas = self._accountant.advance(readings)
+        if self.pids:
+            deltas = [d for d in deltas if d.reading.tgid in self.pids]
+        known: dict[tuple[int, int], ProcessInfo] = {}
+        described: list[tuple[ProcessDelta, ProcessInfo | None, bool]] = []
+        gone: list[ProcessCounters] = []
+        for delta in deltas:
+            reading = delta.reading
+            info = None if reading.exited else self._info.lookup(reading.tgid, reading.first_ns)
+            if info is not None:
+                known[reading.identity] = info
+                described.append((delta, info, True))
+                continue
+            if not reading.exited:
+                gone.append(reading)
+            described.append((delta, self._known.get(reading.identity), False))
+        self._known = known
+        self._info.end_round()
+        if gone:  # their last bytes are in this snapshot; free their kernel entries
+            maps.forget_processes([r.tgid for r in gone])
+            self._accountant.forget(r.identity for r in gone)
+        watched = self._watched
+        tables = ConnectionTables(sorted({d.reading.tgid for d, _, alive in described if alive} | watched))
+        return Snapshot(
+            time=time.time(),
+            interval=elapsed,
+            backend=self.description,
+            processes=tuple(_stats(delta, info, alive, tables) for delta, info, alive in described),
+            dropped_updates=maps.dropped_updates(),
+            connections=self._connections(maps, tables, watched),
+        )
+
+    @staticmethod
+    def _connections(
+        maps: ProbeMaps, tables: ConnectionTables, watched: frozenset[int]
+    ) -> dict[int, tuple[Connection, ...]]:
+        if not watched:
+            return {}
+        sockets = maps.sockets()
+        return {pid: tables.connections(pid, sockets) for pid in watched}
+
+
+def _stats(
+    delta: ProcessDelta, info: ProcessInfo | None, alive: bool, tables: ConnectionTables
+) -> ProcessStats:
+    """One process's record; a process that is gone keeps what was last known of it, or its comm."""
+    reading = delta.reading
+    return ProcessStats(
+        pid=reading.tgid,
+        name=(info.name if info else "") or reading.comm,
+        cmdline=info.cmdline if info else "",
+        user=(info.user if info else "") or user_name(reading.uid),
+        start_time=info.start_time if info else None,
+        conns=tables.count(reading.tgid) if alive else 0,
+        delta=delta.delta,
+        total=reading.counts,
+        alive=alive,
+    )
