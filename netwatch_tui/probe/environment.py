@@ -97,15 +97,16 @@ def check_bcc() -> Check:
     return Check("BCC", True, f"{bcc.__name__} from {Path(bcc.__file__).parent}")
 
 
-def kernel_build_dir() -> Path:
-    return Path("/lib/modules") / platform.release() / "build"
-
-
 def check_headers() -> Check:
-    build = kernel_build_dir()
-    if (build / "include").is_dir():
-        target = build.resolve()
-        return Check("kernel headers", True, f"{build} -> {target}")
+    modules = Path("/lib/modules") / platform.release()
+    build = modules / "build"
+    # Split header packages (Debian) keep kconfig.h in the "source" tree, next to "build".
+    if any((modules / tree / "include/linux/kconfig.h").exists() for tree in ("build", "source")):
+        headers_release = build.resolve().name.removeprefix("linux-headers-")
+        detail = f"{build} -> {build.resolve()}"
+        if headers_release != platform.release():
+            detail += " (another kernel's headers: the fallback; struct offsets come from BTF)"
+        return Check("kernel headers", True, detail)
     if KHEADERS_ARCHIVE.exists():
         return Check("kernel headers", True, f"built into the kernel ({KHEADERS_ARCHIVE})")
     release = platform.release()

@@ -1,0 +1,184 @@
+"""End to end against the real probe: child processes move known byte counts over loopback and
+``netwatch --format json`` must report exactly those counts, per pid, under the right name."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.markers import requires_bpf
+from tests.netwatch_run import NetwatchRun, stop_child, totals_by_pid, traffic_child, wait_for_file
+
+pytestmark = requires_bpf
+OWN_NAME = psutil.Process().name()
+INTERVAL = "0.3"
+
+
+@pytest.fixture(scope="module")
+def netwatch() -> Iterator[NetwatchRun]:
+    run = NetwatchRun("--format", "json", "--interval", INTERVAL)
+    run.next_record(timeout=60)  # the probe is attached and calibrated
+    yield run
+    status, errors = run.stop()
+    assert status == 0, errors
+
+
+def records_until_settled(run: NetwatchRun, after: int = 2) -> list[dict[str, Any]]:
+    """Records up to ``after`` whole intervals past now (the traffic has ended by the caller)."""
+    while not run.lines.empty():  # what is already printed belongs to this test's window
+        run.next_record()
+    return [run.next_record() for _ in range(after)]
+
+
+def collect(run: NetwatchRun, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return records + records_until_settled(run)
+
+
+def drain(run: NetwatchRun) -> list[dict[str, Any]]:
+    """Everything printed so far (from before a test's traffic started)."""
+    records = []
+    while not run.lines.empty():
+        records.append(run.next_record())
+    return records
+
+
+def server_and_client(
+    tmp_path: Path, kind: str, family: str, up: int, down: int, client_mode: str | None = None
+) -> tuple[subprocess.Popen[str], subprocess.Popen[str]]:
+    portfile = tmp_path / f"{kind}{family}.port"
+    server = traffic_child(f"{kind}-server", family, str(portfile), str(up), str(down))
+    port = wait_for_file(portfile)
+    client = traffic_child(client_mode or f"{kind}-client", family, port, str(up), str(down))
+    return server, client
+
+
+def assert_counted(
+    records: list[dict[str, Any]], expected: dict[int, tuple[int, int]], name: str = "python"
+) -> None:
+    """Each pid's bytes over ``records`` are exactly ``expected``, under a name starting with ``name``."""
+    totals = totals_by_pid(records)
+    for pid, counts in expected.items():
+        assert totals.get(pid) == counts, f"pid {pid}: counted (tx, rx) {totals.get(pid)}, moved {counts}"
+    for record in records:
+        for process in record["processes"]:
+            if process["pid"] in expected:
+                assert process["name"].startswith(name), process
+                assert process["user"] == "root"
+
+
+@pytest.mark.parametrize(
+    ("kind", "family", "up", "down"),
+    [
+        ("tcp", "4", 1_000_000, 123_457),
+        ("tcp", "6", 654_321, 1_000_001),
+        ("udp", "4", 50_000, 20_001),
+        ("udp", "6", 30_001, 45_000),
+    ],
+)
+def test_short_lived_transfers_are_exact(
+    netwatch: NetwatchRun, tmp_path: Path, kind: str, family: str, up: int, down: int
+) -> None:
+    before = drain(netwatch)
+    server, client = server_and_client(tmp_path, kind, family, up, down)
+    assert stop_child(client) == 0
+    assert stop_child(server) == 0
+    # Both children exited right after their last byte, long before netwatch's next read.
+    records = collect(netwatch, before)
+    assert_counted(records, {client.pid: (up, down), server.pid: (down, up)})
+    last_seen = {p["pid"]: p for r in records for p in r["processes"]}
+    assert last_seen[client.pid]["tx_total"] == up
+    assert last_seen[client.pid]["rx_total"] == down
+    assert last_seen[client.pid]["alive"] is False
+
+
+def test_sendfile_is_counted(netwatch: NetwatchRun, tmp_path: Path) -> None:
+    before = drain(netwatch)
+    server, client = server_and_client(tmp_path, "tcp", "4", 777_777, 10, client_mode="tcp-sendfile")
+    assert stop_child(client) == 0
+    assert stop_child(server) == 0
+    assert_counted(collect(netwatch, before), {client.pid: (777_777, 10), server.pid: (10, 777_777)})
+
+
+def test_connection_opened_before_netwatch_started(tmp_path: Path) -> None:
+    portfile = tmp_path / "early.port"
+    server = traffic_child("tcp-server", "4", str(portfile), "300000", "4242")
+    client = traffic_child(
+        "tcp-client", "4", wait_for_file(portfile), "300000", "4242", "WAIT", stdin=subprocess.PIPE
+    )
+    try:
+        assert client.stdout is not None and client.stdin is not None
+        assert client.stdout.readline() == "ready\n"  # connected before netwatch exists
+        run = NetwatchRun("--format", "json", "--interval", INTERVAL)
+        try:
+            first = run.next_record(timeout=60)
+            client.stdin.write("go\n")
+            client.stdin.flush()
+            assert stop_child(client) == 0
+            assert stop_child(server) == 0
+            assert_counted(collect(run, [first]), {client.pid: (300_000, 4242), server.pid: (4242, 300_000)})
+        finally:
+            status, errors = run.stop()
+        assert status == 0, errors
+    finally:
+        for child in (client, server):
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def test_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
+    before = drain(netwatch)
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as client,
+    ):
+        accepted, _ = server.accept()
+        with accepted:
+            client.sendall(b"p" * 5000)
+            peeked = 0
+            while peeked < 5000:
+                peeked = len(accepted.recv(5000, socket.MSG_PEEK))
+            received = 0
+            while received < 5000:
+                received += len(accepted.recv(5000))
+    assert_counted(collect(netwatch, before), {os.getpid(): (5000, 5000)}, OWN_NAME)
+
+
+def test_raw_ip_socket_is_counted(netwatch: NetwatchRun) -> None:
+    """An ICMP echo on a raw socket: 64 bytes of ICMP out, the reply back with its 20-byte IP header."""
+    before = drain(netwatch)
+    request = bytearray(64)
+    request[0] = 8  # echo request
+    checksum = sum(int.from_bytes(request[i : i + 2], "big") for i in range(0, 64, 2))
+    checksum = (checksum & 0xFFFF) + (checksum >> 16)
+    request[2:4] = (~checksum & 0xFFFF).to_bytes(2, "big")
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
+        raw.settimeout(5)
+        raw.sendto(bytes(request), ("127.0.0.1", 0))
+        received = 0
+        while True:  # our own request is delivered to the raw socket too, before the reply
+            packet = raw.recv(65536)
+            received += len(packet)
+            if packet[20] == 0:  # ICMP type 0: echo reply
+                break
+    assert_counted(collect(netwatch, before), {os.getpid(): (64, received)}, OWN_NAME)
+
+
+def test_packet_socket_is_counted_and_marked(netwatch: NetwatchRun) -> None:
+    before = drain(netwatch)
+    frame = b"\xff" * 6 + b"\x00" * 6 + b"\x88\xb5" + b"netwatch-test".ljust(46, b"\0")
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as packet:
+        packet.bind(("lo", 0))
+        assert packet.send(frame) == len(frame)
+    records = collect(netwatch, before)
+    mine = [p for r in records for p in r["processes"] if p["pid"] == os.getpid()]
+    assert sum(p["tx_bytes"] for p in mine) == len(frame)
+    assert sum(p["packet_tx_bytes"] for p in mine) == len(frame)
+    assert sum(p["lo_tx_bytes"] for p in mine) == 0
