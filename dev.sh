@@ -62,7 +62,8 @@ headers_debian() {
 
 system_packages() {
   if command -v apt-get >/dev/null; then
-    apt_install python3 python3-venv python3-bpfcc tmux
+    apt_install python3 python3-venv python3-bpfcc tmux util-linux
+    apt_install bpftool || say "no bpftool package: the detach tests will say so"  # tests check nothing stays attached
     headers_debian
   elif command -v dnf >/dev/null; then
     dnf install -y -q python3 python3-bcc tmux "kernel-devel-$release"

@@ -71,7 +71,6 @@ def run_headless(
     try:
         printer = _printer(output_format, include_loopback)
         worker.start()
-        printer.start()
         _print_until_done(items, printer, count)
     except StopRequested:
         pass

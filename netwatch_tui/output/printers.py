@@ -14,8 +14,6 @@ CSV_HEADER = "PID, COMMAND, CONNS, TX_SEC, RX_SEC"
 
 
 class Printer(Protocol):
-    def start(self) -> None: ...
-
     def write(self, snapshot: Snapshot) -> None: ...
 
 
@@ -25,9 +23,6 @@ class JsonPrinter:
     def __init__(self, stream: TextIO, include_loopback: bool) -> None:
         self._stream = stream
         self._include_loopback = include_loopback
-
-    def start(self) -> None:
-        """NDJSON has no header."""
 
     def write(self, snapshot: Snapshot) -> None:
         record = snapshot_record(snapshot, self._include_loopback)
@@ -44,18 +39,19 @@ def csv_field(text: str) -> str:
 
 
 class CsvPrinter:
-    """``--format csv``: the header once, then per interval one line per active process and a blank line."""
+    """``--format csv``: the header once, then per interval one line per active process and a blank line.
+
+    The header waits for the first snapshot, so a run that fails to start prints nothing on stdout.
+    """
 
     def __init__(self, stream: TextIO, include_loopback: bool) -> None:
         self._stream = stream
         self._include_loopback = include_loopback
-
-    def start(self) -> None:
-        self._stream.write(CSV_HEADER + "\n")
-        self._stream.flush()
+        self._header_written = False
 
     def write(self, snapshot: Snapshot) -> None:
-        lines = []
+        lines = [] if self._header_written else [CSV_HEADER + "\n"]
+        self._header_written = True
         for process in snapshot.active(self._include_loopback):
             moved = process.bytes(self._include_loopback)
             fields = (

@@ -11,6 +11,7 @@ import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from netwatch_tui.errors import NetwatchError
 
@@ -38,7 +39,10 @@ class Check:
 def tracefs_root() -> Path | None:
     """The mounted tracefs (where tracepoint formats live), or None."""
     for root in TRACEFS_ROOTS:
-        if (root / "events").is_dir():
+        try:
+            if (root / "events").is_dir():
+                return root
+        except PermissionError:  # mounted, but only root may look: say so rather than "missing"
             return root
     return None
 
@@ -87,6 +91,8 @@ def check_bcc() -> Check:
         return Check("BCC", False, f"the bcc Python module cannot be imported ({exc})", distro_fix)
     except OSError as exc:  # the module is there but libbcc.so is not
         return Check("BCC", False, f"libbcc cannot be loaded ({exc})", distro_fix)
+    if getattr(bcc, "__file__", None) is None:  # an empty directory, imported as a namespace package
+        return Check("BCC", False, "the bcc Python module is not installed", distro_fix)
     if not hasattr(bcc, "BPF"):
         return Check(
             "BCC",
@@ -119,13 +125,14 @@ def check_headers() -> Check:
     )
 
 
-def require(*checks: Check) -> None:
-    """Raise the first failed check as a one-line error."""
-    for check in checks:
+def require(*checks: Callable[[], Check]) -> None:
+    """Run the checks in order; raise the first failure as a one-line error."""
+    for run_check in checks:
+        check = run_check()
         if not check.ok:
             raise NetwatchError(f"{check.detail}; fix: {check.fix}")
 
 
 def preflight() -> None:
     """The fast checks a live run needs, in the order a user should fix them."""
-    require(check_privileges(), check_kernel_bpf(), check_tracefs(), check_headers())
+    require(check_privileges, check_kernel_bpf, check_tracefs, check_headers)

@@ -87,7 +87,7 @@ def compile_program(backend: Backend, attach: bool = True) -> Any:
     Without ``attach``, every function is still loaded into the kernel's verifier (which is
     how the kprobe backend is proven on a kernel without kprobes).
     """
-    environment.require(environment.check_bcc())
+    environment.require(environment.check_bcc)
     from bcc import BPF  # deferred: see the module docstring
 
     parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
@@ -136,10 +136,10 @@ class ProbeMaps:
 
     def __init__(self, program: Any) -> None:
         self._program = program
-        self._procs = program["procs"]
-        self._exited = program["exited"]
-        self._socks = program["socks"]
-        self._drops = program["drops"]
+        self._procs = program[b"procs"]
+        self._exited = program[b"exited"]
+        self._socks = program[b"socks"]
+        self._drops = program[b"drops"]
 
     def take_processes(self) -> list[ProcessCounters]:
         """Every live process's counters, and the exited ones' (removed from the kernel as read)."""

@@ -62,24 +62,30 @@ int sendmsg_return(struct pt_regs *ctx)
     return leave(ctx, 0);
 }
 
+/* udp_recvmsg / tcp_recvmsg lost their `noblock` argument in 5.19. BCC reads the arguments it
+ * is shown in the function's own signature, so each variant is spelled out. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
-/* udp_recvmsg / tcp_recvmsg(sk, msg, len, flags, addr_len) */
-#define RECVMSG_ARGS struct pt_regs *ctx, const void *sk, void *msg, size_t len, int flags
-#else
-/* udp_recvmsg / tcp_recvmsg(sk, msg, len, noblock, flags, addr_len) */
-#define RECVMSG_ARGS struct pt_regs *ctx, const void *sk, void *msg, size_t len, int noblock, int flags
-#endif
-
-int udp_recvmsg_entry(RECVMSG_ARGS)
+int udp_recvmsg_entry(struct pt_regs *ctx, const void *sk, void *msg, size_t len, int flags)
 {
     return enter(sk, 17, (flags & NW_MSG_PEEK) != 0);
 }
 
 /* Only remembers a MSG_PEEK read, so that tcp_cleanup_rbuf below does not count it. */
-int tcp_recvmsg_entry(RECVMSG_ARGS)
+int tcp_recvmsg_entry(struct pt_regs *ctx, const void *sk, void *msg, size_t len, int flags)
 {
     return enter(sk, NW_IPPROTO_TCP, (flags & NW_MSG_PEEK) != 0);
 }
+#else
+int udp_recvmsg_entry(struct pt_regs *ctx, const void *sk, void *msg, size_t len, int noblock, int flags)
+{
+    return enter(sk, 17, (flags & NW_MSG_PEEK) != 0);
+}
+
+int tcp_recvmsg_entry(struct pt_regs *ctx, const void *sk, void *msg, size_t len, int noblock, int flags)
+{
+    return enter(sk, NW_IPPROTO_TCP, (flags & NW_MSG_PEEK) != 0);
+}
+#endif
 
 int tcp_recvmsg_return(struct pt_regs *ctx)
 {

@@ -1,0 +1,201 @@
+"""The ``netwatch`` command as a user runs it: formats, options, stopping, and nothing left attached."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.markers import requires_bpf
+from tests.netwatch_run import (
+    ROOT,
+    NetwatchRun,
+    netwatch_command,
+    stop_child,
+    totals_by_pid,
+    traffic_child,
+    wait_for_file,
+)
+
+pytestmark = requires_bpf
+CONTRACT_KEYS = {
+    "pid", "name", "cmdline", "user", "conns", "tx_bytes", "rx_bytes",
+    "tx_rate", "rx_rate", "tx_total", "rx_total",
+}  # fmt: skip
+
+
+def loaded_program_ids() -> set[int]:
+    if shutil.which("bpftool") is None:
+        pytest.fail("bpftool is missing: ./dev.sh setup installs it")
+    listing = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, check=True).stdout
+    return {program["id"] for program in json.loads(listing)}
+
+
+def program_ids_held_by(pid: int) -> set[int]:
+    """The BPF programs a process holds open, from its fds' fdinfo."""
+    held = set()
+    for fdinfo in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            text = fdinfo.read_text()
+        except OSError:
+            continue
+        match = re.search(r"^prog_id:\s+(\d+)", text, re.MULTILINE)
+        if match:
+            held.add(int(match.group(1)))
+    return held
+
+
+def transfer(tmp_path: Path, up: int, down: int) -> tuple[int, int]:
+    """A TCP loopback transfer between two children; returns (client pid, server pid)."""
+    portfile = tmp_path / "port"
+    server = traffic_child("tcp-server", "4", str(portfile), str(up), str(down))
+    client = traffic_child("tcp-client", "4", wait_for_file(portfile), str(up), str(down))
+    assert stop_child(client) == 0
+    assert stop_child(server) == 0
+    portfile.unlink()
+    return client.pid, server.pid
+
+
+def test_json_records_follow_the_contract(tmp_path: Path) -> None:
+    run = NetwatchRun("--format", "json", "--interval", "0.3")
+    first = run.next_record(timeout=60)
+    client, server = transfer(tmp_path, 20_000, 30_000)
+    records = [first] + [run.next_record() for _ in range(3)]
+    status, errors = run.stop()
+    assert (status, errors) == (0, "")
+    for record in records:
+        assert isinstance(record["time"], float)
+        assert 0.2 < record["interval"] < 1.0
+        for process in record["processes"]:
+            assert process.keys() >= CONTRACT_KEYS
+            assert all(isinstance(process[key], int) for key in ("pid", "conns", "tx_bytes", "tx_total"))
+            assert isinstance(process["tx_rate"], float)
+            assert process["tx_rate"] == pytest.approx(process["tx_bytes"] / record["interval"], rel=1e-3)
+    assert totals_by_pid(records)[client] == (20_000, 30_000)
+    assert totals_by_pid(records)[server] == (30_000, 20_000)
+
+
+def test_count_stops_after_n_intervals() -> None:
+    result = subprocess.run(
+        netwatch_command("--format", "json", "--interval", "0.2", "--count", "3"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert all(json.loads(line)["processes"] is not None for line in lines)
+
+
+def test_csv_blocks(tmp_path: Path) -> None:
+    run = NetwatchRun("--format", "csv", "--interval", "0.3")
+    assert run.next_line(timeout=60) == "PID, COMMAND, CONNS, TX_SEC, RX_SEC\n"
+    assert run.next_line() == "\n"  # the first interval; the probe is attached now
+    client, server = transfer(tmp_path, 500_000, 1000)
+    lines = [run.next_line() for _ in range(12)]
+    status, errors = run.stop()
+    assert (status, errors) == (0, "")
+    rate = r"\d+\.\d\d [BKMGTP]/sec"
+    pattern = re.compile(rf"^(\d+), (\S+), (\d+), ({rate}), ({rate})$")
+    rows = [pattern.match(line.rstrip("\n")) for line in lines if line and line != "\n"]
+    assert rows and all(rows), lines
+    pids = {int(row.group(1)) for row in rows}
+    assert {client, server} <= pids
+    assert lines.count("\n") >= 2  # intervals are separated by a blank line
+
+
+def test_pid_filter(tmp_path: Path) -> None:
+    portfile = tmp_path / "port"
+    server = traffic_child("tcp-server", "4", str(portfile), "1000", "2000")
+    port = wait_for_file(portfile)
+    run = NetwatchRun("--format", "json", "--interval", "0.3", "--pid", str(server.pid), "--pid", "1")
+    first = run.next_record(timeout=60)
+    client = traffic_child("tcp-client", "4", port, "1000", "2000")
+    assert stop_child(client) == 0
+    assert stop_child(server) == 0
+    records = [first] + [run.next_record() for _ in range(3)]
+    run.stop()
+    seen = {process["pid"] for record in records for process in record["processes"]}
+    assert seen == {server.pid}
+    assert totals_by_pid(records)[server.pid] == (2000, 1000)
+
+
+def test_no_loopback_leaves_loopback_out(tmp_path: Path) -> None:
+    run = NetwatchRun("--format", "json", "--interval", "0.3", "--no-loopback")
+    first = run.next_record(timeout=60)
+    client, server = transfer(tmp_path, 40_000, 40_000)
+    records = [first] + [run.next_record() for _ in range(3)]
+    run.stop()
+    assert all(record["loopback"] is False for record in records)
+    assert client not in totals_by_pid(records)
+    assert server not in totals_by_pid(records)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_stop_signals_end_cleanly_and_detach(signum: int) -> None:
+    run = NetwatchRun("--format", "json", "--interval", "0.3")
+    run.next_record(timeout=60)
+    ours = program_ids_held_by(run.process.pid)
+    assert len(ours) == 5, "send, recv, socket close, exit and exec hooks are loaded while it runs"
+    assert ours <= loaded_program_ids()
+    status, errors = run.stop(signum)
+    assert (status, errors) == (0, "")
+    assert not ours & loaded_program_ids(), "a program outlived netwatch"
+
+
+def test_closed_stdout_ends_cleanly() -> None:
+    before = loaded_program_ids()
+    pipeline = f"{' '.join(netwatch_command('--format', 'json', '--interval', '0.2'))} | head -1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", pipeline], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == 1
+    json.loads(result.stdout)
+    assert loaded_program_ids() <= before, "a program outlived netwatch"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--interval", "0"], "--interval: 0 is out of range"),
+        (["--interval", "soon"], "--interval: 'soon' is not a number of seconds"),
+        (["--count", "-1"], "--count: -1 must be at least 1"),
+        (["--pid", "abc"], "--pid: 'abc' is not a whole number"),
+        (["--format", "xml"], "--format: invalid choice: 'xml'"),
+        (["--probe", "ebpf"], "--probe: invalid choice: 'ebpf'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--format", "tui", "--count", "2"], "--count works with --format json or csv"),
+        (["--replay", "/nonexistent/recording.ndjson", "--format", "json"], "/nonexistent/recording.ndjson"),
+        (["doctor", "--probe", "x"], "--probe: invalid choice: 'x'"),
+    ],
+)
+def test_bad_arguments_get_one_line(args: list[str], message: str) -> None:
+    result = subprocess.run(netwatch_command(*args), capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("netwatch: ")
+    assert message in result.stderr
+
+
+def test_doctor_passes_here() -> None:
+    result = subprocess.run(netwatch_command("doctor"), capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    checks = [line for line in lines if not line.startswith("note")]
+    assert all(line.startswith("ok    ") for line in checks), lines
+    names = [line.split(":")[0][6:] for line in checks]
+    assert names == [
+        "privileges", "kernel BPF support", "tracefs", "BCC",
+        "kernel headers", "probe backend", "calibration",
+    ]  # fmt: skip
+    assert any("splice()" in line for line in lines)
