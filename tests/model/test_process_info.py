@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+
+from netwatch_tui.process_info import ProcessInfoCache, user_name
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()
+
+
+def test_describes_a_live_process() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "marker-arg"])
+    try:
+        time.sleep(0.1)
+        info = ProcessInfoCache().lookup(child.pid, now_ns())
+        assert info is not None
+        assert "marker-arg" in info.cmdline
+        assert info.user == psutil.Process().username()
+        assert info.start_time == psutil.Process(child.pid).create_time()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_gone_process_is_none() -> None:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    assert ProcessInfoCache().lookup(child.pid, now_ns()) is None
+
+
+def test_reused_pid_is_not_mistaken_for_its_predecessor() -> None:
+    """The kernel saw pid P's traffic long before the process now holding P was started."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.1)
+        long_ago = now_ns() - 60 * 10**9
+        assert ProcessInfoCache().lookup(child.pid, long_ago) is None
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_cache_is_keyed_by_pid_and_start_time() -> None:
+    cache = ProcessInfoCache()
+    first = cache.lookup(os.getpid(), now_ns())
+    cache.end_round()
+    assert cache.lookup(os.getpid(), now_ns()) is first
+
+
+def test_user_name_falls_back_to_the_number() -> None:
+    assert user_name(0) == "root"
+    assert user_name(4_000_000_000) == "4000000000"
