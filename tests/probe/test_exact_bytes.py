@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import socket
 import subprocess
@@ -182,3 +183,50 @@ def test_packet_socket_is_counted_and_marked(netwatch: NetwatchRun) -> None:
     assert sum(p["tx_bytes"] for p in mine) == len(frame)
     assert sum(p["packet_tx_bytes"] for p in mine) == len(frame)
     assert sum(p["lo_tx_bytes"] for p in mine) == 0
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = (("base", ctypes.c_void_p), ("length", ctypes.c_size_t))
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = (
+        ("name", ctypes.c_void_p),
+        ("namelen", ctypes.c_uint32),
+        ("iov", ctypes.POINTER(_IoVec)),
+        ("iovlen", ctypes.c_size_t),
+        ("control", ctypes.c_void_p),
+        ("controllen", ctypes.c_size_t),
+        ("flags", ctypes.c_int),
+    )
+
+
+class _MMsgHdr(ctypes.Structure):
+    _fields_ = (("hdr", _MsgHdr), ("len", ctypes.c_uint))
+
+
+def _messages(buffers: list[ctypes.Array[ctypes.c_char]]) -> ctypes.Array[_MMsgHdr]:
+    vectors = [_IoVec(ctypes.cast(buffer, ctypes.c_void_p), len(buffer)) for buffer in buffers]
+    messages = (_MMsgHdr * len(buffers))()
+    for message, vector in zip(messages, vectors):
+        message.hdr.iov = ctypes.pointer(vector)
+        message.hdr.iovlen = 1
+    return messages
+
+
+def test_sendmmsg_and_recvmmsg_are_counted(netwatch: NetwatchRun) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    sizes = [100, 2000, 333]
+    before = drain(netwatch)
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        receiver.bind(("127.0.0.1", 0))
+        sender.connect(receiver.getsockname())
+        outgoing = _messages([ctypes.create_string_buffer(b"m" * size, size) for size in sizes])
+        assert libc.sendmmsg(sender.fileno(), outgoing, len(sizes), 0) == len(sizes)
+        incoming = _messages([ctypes.create_string_buffer(4096) for _ in sizes])
+        assert libc.recvmmsg(receiver.fileno(), incoming, len(sizes), socket.MSG_WAITALL, None) == len(sizes)
+        assert [message.len for message in incoming] == sizes
+    assert_counted(collect(netwatch, before), {os.getpid(): (sum(sizes), sum(sizes))}, OWN_NAME)
