@@ -106,8 +106,8 @@ case "$command" in
   test)
     setup
     cd "$here"
-    "$venv/bin/ruff" check netwatch_tui tests bench
-    "$venv/bin/ruff" format --check netwatch_tui tests bench
+    "$venv/bin/ruff" check .
+    "$venv/bin/ruff" format --check .
     exec "$venv/bin/pytest" "$@"
     ;;
   *) die "unknown command '$command' (use: run, test, setup)" ;;
