@@ -230,3 +230,26 @@ def test_sendmmsg_and_recvmmsg_are_counted(netwatch: NetwatchRun) -> None:
         assert libc.recvmmsg(receiver.fileno(), incoming, len(sizes), socket.MSG_WAITALL, None) == len(sizes)
         assert [message.len for message in incoming] == sizes
     assert_counted(collect(netwatch, before), {os.getpid(): (sum(sizes), sum(sizes))}, OWN_NAME)
+
+
+def test_splice_reads_are_the_documented_blind_spot(netwatch: NetwatchRun) -> None:
+    """Receive-side splice() bypasses sock_recvmsg: README and `doctor` say so; this keeps them honest."""
+    before = drain(netwatch)
+    size = 50_000
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as client,
+    ):
+        accepted, _ = server.accept()
+        read_end, write_end = os.pipe()
+        try:
+            client.sendall(b"s" * size)
+            moved = 0
+            while moved < size:
+                moved += os.splice(accepted.fileno(), write_end, size - moved)
+                os.read(read_end, 65536 * 4)
+        finally:
+            accepted.close()
+            os.close(read_end)
+            os.close(write_end)
+    assert_counted(collect(netwatch, before), {os.getpid(): (size, 0)}, OWN_NAME)
