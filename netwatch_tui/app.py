@@ -146,6 +146,11 @@ class NetwatchApp(App[None]):
     # -- drawing ------------------------------------------------------------------------------------
 
     @property
+    def received(self) -> int:
+        """Snapshots received so far (they keep coming while the display is paused)."""
+        return self._latest.number if self._latest is not None else 0
+
+    @property
     def state(self) -> DisplayState:
         speed = self.source.speed if isinstance(self.source, ReplaySource) else None
         return DisplayState(

@@ -24,7 +24,11 @@ _Shown = tuple[tuple[Cell, ...], bool]  # a row's cells and whether it is drawn 
 class ProcessTable(DataTable[Text]):
     """Shows a Frame through ViewOptions; call :meth:`show` for every refresh."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Detail")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Detail"),
+        Binding("home", "scroll_top", "First row", show=False),  # as in htop; DataTable scrolls sideways
+        Binding("end", "scroll_bottom", "Last row", show=False),
+    ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "process-table--exited",
         "process-table--tx",

@@ -1,0 +1,555 @@
+"""The app driven like a user drives it (Textual's Pilot), fed by the deterministic synthetic source."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import psutil
+import pytest
+from textual.widgets.data_table import ColumnKey
+
+from netwatch_tui import app as app_module
+from netwatch_tui.app import NetwatchApp, run_tui
+from netwatch_tui.errors import NetwatchError
+from netwatch_tui.messages import SnapshotReady
+from netwatch_tui.model.columns import Col
+from netwatch_tui.model.table_rows import ProcessRow
+from netwatch_tui.source import Deliver
+from netwatch_tui.synthetic import DEMO, HOSTILE, FakeProcess, SyntheticSource
+from netwatch_tui.widgets.detail_screen import DetailScreen
+from netwatch_tui.widgets.filter_bar import FilterBar
+from netwatch_tui.widgets.help_screen import HelpScreen
+from netwatch_tui.widgets.kill_dialog import KillDialog
+from netwatch_tui.widgets.process_table import ProcessTable
+from netwatch_tui.widgets.status_bar import StatusBar
+
+from .conftest import TICKS, feed, settled, synthetic_app, wait_until
+
+WIDE = (200, 30)
+
+
+def table_of(app: NetwatchApp) -> ProcessTable:
+    return app.query_one(ProcessTable)
+
+
+def shown_pids(app: NetwatchApp) -> list[int]:
+    """The rows as the widget orders them (not the app's own bookkeeping)."""
+    return [int(row.key.value or 0) for row in table_of(app).ordered_rows]
+
+
+def cell(app: NetwatchApp, pid: int, col: Col) -> str:
+    return table_of(app).get_cell(str(pid), col.value).plain
+
+
+def status_text(app: NetwatchApp) -> str:
+    return str(app.query_one(StatusBar).render())
+
+
+def notices(app: NetwatchApp) -> list[str]:
+    return [notification.message for notification in app._notifications]
+
+
+def rows(app: NetwatchApp) -> tuple[ProcessRow, ...]:
+    frame = app.state.frame
+    assert frame is not None
+    return frame.rows
+
+
+def oracle(rows_: tuple[ProcessRow, ...], key: Callable[[ProcessRow], Any], descending: bool) -> list[int]:
+    """The expected order: by ``key``, ties by ascending pid."""
+    by_pid = sorted(rows_, key=lambda row: row.pid)
+    return [row.pid for row in sorted(by_pid, key=key, reverse=descending)]
+
+
+SORTS: dict[str, tuple[Callable[[ProcessRow], Any], bool, tuple[Col, ...]]] = {
+    # key: (value it sorts by, first press descending?, columns whose header shows the arrow)
+    "p": (lambda row: row.pid, False, (Col.PID,)),
+    "o": (lambda row: row.stats.user.casefold(), False, (Col.USER,)),
+    "n": (lambda row: row.stats.name.casefold(), False, (Col.COMMAND,)),
+    "c": (lambda row: row.stats.conns, True, (Col.CONNS,)),
+    "s": (lambda row: row.moved.all.tx, True, (Col.TX_RATE,)),
+    "r": (lambda row: row.moved.all.rx, True, (Col.RX_RATE,)),
+    "S": (lambda row: row.stats.total.all.tx, True, (Col.TX_TOTAL,)),
+    "R": (lambda row: row.stats.total.all.rx, True, (Col.RX_TOTAL,)),
+}
+
+
+async def test_starting_state_until_the_first_snapshot() -> None:
+    class Silent:
+        description = "a probe that is still compiling"
+
+        def run(self, deliver: Deliver, stop: threading.Event) -> None:
+            stop.wait(30)
+
+        def watch_connections(self, pids: frozenset[int]) -> None:
+            pass
+
+    app = NetwatchApp(Silent())
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert "starting probe… (a probe that is still compiling)" in status_text(app)
+        assert app.query_one("#starting").display and not table_of(app).display
+        app.post_message(SnapshotReady(SyntheticSource().snapshot(0)))
+        await wait_until(pilot, lambda: app.received == 1)
+        await pilot.pause()
+        assert table_of(app).display and not app.query_one("#starting").display
+    assert not app._worker.is_alive()
+
+
+async def test_default_order_is_total_rate_descending_with_arrows_on_both_rate_columns() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        assert shown_pids(app) == oracle(rows(app), lambda r: r.moved.all.tx + r.moved.all.rx, True)
+        labels = {key.value: column.label.plain for key, column in table_of(app).columns.items()}
+        assert labels["tx_rate"] == "TX/s ▼" and labels["rx_rate"] == "RX/s ▼" and labels["pid"] == "PID"
+        assert table_of(app).cursor_pid == shown_pids(app)[0]
+        assert "sort TX+RX/s ▼" in status_text(app)
+
+
+@pytest.mark.parametrize("key", list(SORTS))
+async def test_each_sort_key_orders_rows_keeps_the_cursor_and_reverses_on_a_second_press(key: str) -> None:
+    value, descending, arrowed = SORTS[key]
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("down", "down", "down")
+        chosen = table_of(app).cursor_pid
+        for direction in (descending, not descending):
+            await pilot.press(key)
+            assert shown_pids(app) == oracle(rows(app), value, direction)
+            assert table_of(app).cursor_pid == chosen
+            arrow = "▼" if direction else "▲"
+            for col in arrowed:
+                assert table_of(app).columns[ColumnKey(col.value)].label.plain.endswith(arrow)
+
+
+async def test_t_returns_to_the_default_sort_and_I_inverts_any_sort() -> None:
+    app = synthetic_app()
+    total = lambda row: row.moved.all.tx + row.moved.all.rx  # noqa: E731
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("p", "t")
+        assert shown_pids(app) == oracle(rows(app), total, True)
+        await pilot.press("I")
+        assert shown_pids(app) == oracle(rows(app), total, False)
+
+
+def header_offset(table: ProcessTable, col: Col) -> tuple[int, int]:
+    """Where a click lands on ``col``'s header (each column is its width plus one cell of padding a side)."""
+    x = 0
+    for column in table.ordered_columns:
+        if column.key.value == col.value:
+            return x + 2, 0
+        x += column.get_render_width(table)
+    raise AssertionError(f"{col} is not shown")
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "descending"),
+    [
+        (Col.PID, lambda row: row.pid, False),
+        (Col.COMMAND, lambda row: row.stats.name.casefold(), False),
+        (Col.RX_RATE, lambda row: row.moved.all.rx, True),
+        (Col.TX_TOTAL, lambda row: row.stats.total.all.tx, True),
+    ],
+)
+async def test_clicking_a_header_sorts_by_it_and_again_reverses(
+    col: Col, value: Callable[[ProcessRow], Any], descending: bool
+) -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("down", "down")
+        chosen = table_of(app).cursor_pid
+        for direction in (descending, not descending):
+            await pilot.click(ProcessTable, offset=header_offset(table_of(app), col))
+            await pilot.pause()
+            assert shown_pids(app) == oracle(rows(app), value, direction)
+            assert table_of(app).cursor_pid == chosen
+
+
+async def test_angle_brackets_move_the_sort_column_like_htop() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("greater_than_sign")  # from TX+RX (the HISTORY column, last) round to PID
+        assert shown_pids(app) == sorted(shown_pids(app))
+        assert "sort PID ▲" in status_text(app)
+        await pilot.press("greater_than_sign")
+        assert "sort USER ▲" in status_text(app)
+        await pilot.press("less_than_sign", "less_than_sign")
+        assert "sort TX+RX/s ▼" in status_text(app)
+
+
+async def test_the_cursor_follows_its_process_when_new_snapshots_reorder_rows() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("down")
+        chosen = table_of(app).cursor_pid
+        orders = {tuple(shown_pids(app))}
+        for tick in range(TICKS, TICKS + 6):
+            await feed(pilot, tick)
+            assert table_of(app).cursor_pid == chosen
+            orders.add(tuple(shown_pids(app)))
+        assert len(orders) > 1, "the rates changed the order, or this test proves nothing"
+
+
+async def test_exited_processes_stay_a_few_intervals_then_go() -> None:
+    wget = next(p for p in DEMO if p.name == "wget")
+    assert wget.exits_at == 3
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)  # ticks 0-4: wget reported exited at 3, absent at 4
+        row = next(r for r in rows(app) if r.pid == wget.pid)
+        assert row.exited
+        assert wget.pid in shown_pids(app)
+        dimmed = table_of(app).get_cell(str(wget.pid), Col.COMMAND.value)
+        assert dimmed.spans, "an exited row is drawn with the exited style"
+        await feed(pilot, TICKS)
+        assert wget.pid in shown_pids(app)
+        await feed(pilot, TICKS + 1)
+        assert wget.pid not in shown_pids(app)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("firefox", [4711]), ("2421", [2421]), ("ALICE", [955, 4711, 30408]), ("debian.iso", [30408])],
+)
+async def test_filter_by_pid_name_user_or_command_line(query: str, expected: list[int]) -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("slash")
+        assert app.focused is app.query_one(FilterBar)
+        await pilot.press(*query, "enter")
+        assert sorted(shown_pids(app)) == expected
+        assert app.focused is table_of(app)
+        assert f"filter “{query}”" in status_text(app)
+        assert f"({len(expected)} shown)" in status_text(app)
+        await pilot.press("escape")  # Esc on the table clears the filter
+        assert len(shown_pids(app)) == len(DEMO)
+        assert "filter" not in status_text(app)
+
+
+async def test_escape_in_the_filter_bar_clears_it() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("slash", "n", "g", "escape")
+        assert len(shown_pids(app)) == len(DEMO)
+        assert not app.query_one(FilterBar).has_class("-active")
+        assert app.focused is table_of(app)
+
+
+async def test_pause_freezes_the_display_while_collection_continues() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("space")
+        assert "PAUSED" in status_text(app)
+        before = {pid: cell(app, pid, Col.TX_RATE) for pid in shown_pids(app)}
+        await feed(pilot, *range(TICKS, TICKS + 3))
+        assert app.state.frame is not None and app.state.frame.number == TICKS
+        assert {pid: cell(app, pid, Col.TX_RATE) for pid in shown_pids(app)} == before
+        await pilot.press("p")  # sorting still works on the frozen frame
+        assert shown_pids(app) == sorted(before)
+        await pilot.press("space")
+        assert "PAUSED" not in status_text(app)
+        assert app.state.frame is not None and app.state.frame.number == TICKS + 3
+
+
+async def test_u_switches_rates_between_bytes_and_bits() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        assert cell(app, 6020, Col.TX_RATE).endswith("iB/s")
+        await pilot.press("u")
+        assert cell(app, 6020, Col.TX_RATE).endswith("bit/s")
+        assert "bit/s" in status_text(app)
+        await pilot.press("u")
+        assert cell(app, 6020, Col.TX_RATE).endswith("iB/s")
+
+
+async def test_m_puts_totals_first_and_the_combined_sort_follows() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        shown = table_of(app).columns_shown
+        assert Col.TX_RATE in shown and Col.TX_TOTAL not in shown  # 100 columns: the primary pair only
+        await pilot.press("m")
+        shown = table_of(app).columns_shown
+        assert Col.TX_TOTAL in shown and Col.TX_RATE not in shown
+        assert "sort TX+RX total ▼" in status_text(app) and "since start" in status_text(app)
+        total = lambda row: row.stats.total.all.tx + row.stats.total.all.rx  # noqa: E731
+        assert shown_pids(app) == oracle(rows(app), total, True)
+        await pilot.press("m")
+        assert Col.TX_RATE in table_of(app).columns_shown
+        assert "sort TX+RX/s ▼" in status_text(app)
+
+
+async def test_l_leaves_loopback_bytes_out() -> None:
+    postgres = next(p for p in DEMO if p.name == "postgres")
+    assert postgres.loopback
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        assert cell(app, postgres.pid, Col.TX_RATE) != "0 B/s"
+        await pilot.press("l")
+        assert cell(app, postgres.pid, Col.TX_RATE) == "0 B/s"
+        assert cell(app, postgres.pid, Col.TX_TOTAL) == "0 B"
+        assert "loopback hidden" in status_text(app)
+        await pilot.press("l")
+        assert cell(app, postgres.pid, Col.TX_RATE) != "0 B/s"
+
+
+async def test_help_lists_every_key_and_closes() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = dict(app.key_help())
+        keys = " ".join(listed)
+        for key in (
+            "q",
+            "?",
+            "/",
+            "space",
+            "k",
+            "f9",
+            "s",
+            "r",
+            "S",
+            "R",
+            "t",
+            "p",
+            "o",
+            "n",
+            "c",
+            "<",
+            ">",
+            "I",
+            "m",
+            "u",
+            "l",
+            "+",
+            "-",
+        ):
+            assert key in keys.split(), key
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_enter_opens_the_detail_and_escape_returns_with_the_cursor_in_place() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("down", "down")
+        chosen = table_of(app).cursor_pid
+        assert chosen is not None
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen) and screen.pid == chosen
+        await feed(pilot, TICKS)  # the source now lists its sockets
+        connections = screen.query_one("#connections")
+        assert connections.row_count >= 1  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+        assert table_of(app).cursor_pid == chosen
+        assert isinstance(app.source, SyntheticSource)
+        assert app.source.snapshot(0).connections == {}  # no longer watched
+
+
+async def test_quitting_stops_the_worker() -> None:
+    app = NetwatchApp(SyntheticSource(DEMO, interval=0.05))  # a live, never-ending source
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_until(pilot, lambda: app.received >= 2)
+        await pilot.press("q")
+    assert not app._worker.is_alive()
+    assert app.return_code == 0
+
+
+async def test_ctrl_c_quits_too() -> None:
+    app = NetwatchApp(SyntheticSource(DEMO, interval=0.05))
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_until(pilot, lambda: app.received >= 1)
+        await pilot.press("ctrl+c")
+    assert not app._worker.is_alive()
+
+
+class Failing:
+    description = "a probe that cannot load"
+
+    def run(self, deliver: Deliver, stop: threading.Event) -> None:
+        raise NetwatchError("BPF program failed to load: run `netwatch doctor`\nsecond line", exit_code=3)
+
+    def watch_connections(self, pids: frozenset[int]) -> None:
+        pass
+
+
+async def test_a_source_error_ends_the_app_with_its_exit_code() -> None:
+    app = NetwatchApp(Failing())
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: app.error is not None)
+    assert app.return_code == 3
+
+
+def test_run_tui_prints_the_error_on_one_line_and_returns_non_zero(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = NetwatchApp.run
+    monkeypatch.setattr(NetwatchApp, "run", lambda self: original(self, headless=True))
+    assert run_tui(Failing()) == 3
+    err = capsys.readouterr().err
+    assert err == "netwatch: BPF program failed to load: run `netwatch doctor` second line\n"
+
+
+def test_run_tui_reports_an_unexpected_error_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Buggy(Failing):
+        def run(self, deliver: Deliver, stop: threading.Event) -> None:
+            raise KeyError("oops")
+
+    original = NetwatchApp.run
+    monkeypatch.setattr(NetwatchApp, "run", lambda self: original(self, headless=True))
+    assert run_tui(Buggy()) == 1
+    assert capsys.readouterr().err == "netwatch: the probe failed: KeyError: 'oops'\n"
+
+
+async def test_hostile_names_are_shown_literally() -> None:
+    app = synthetic_app(DEMO + HOSTILE)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        expected = {
+            6661: ("[red]evil[/red]", "[b]root[/b]"),
+            6662: ("\\x1b[2J\\x1b[Hwipe", "mallory"),
+            6663: ("two\\nlines", "eve\\tx"),
+            6664: ("bad\\xff\\xfeutf8", "trudy"),
+            6665: ("\\u202egnp.exe", "oscar"),
+        }
+        for pid, (name, user) in expected.items():
+            for col, text in ((Col.COMMAND, name), (Col.USER, user)):
+                shown = table_of(app).get_cell(str(pid), col.value)
+                assert shown.plain == text
+                assert not shown.spans  # no style came from the name itself
+
+
+# -- kill ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield process
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def as_fake(process: subprocess.Popen[bytes], start_offset: float = 0.0) -> FakeProcess:
+    started = psutil.Process(process.pid).create_time() + start_offset
+    return FakeProcess(process.pid, "sleeper", "tester", "python -c sleep", (10,), (20,), start_time=started)
+
+
+async def select_pid(pilot: Any, pid: int) -> None:
+    """Like a user: filter by the pid, then the only row is under the cursor."""
+    await pilot.press("slash", *str(pid), "enter")
+    assert table_of(pilot.app).cursor_pid == pid
+
+
+@pytest.mark.parametrize(
+    ("open_keys", "confirm", "sent"),
+    [
+        (("k",), "enter", signal.SIGTERM),  # SIGTERM is the focused, default choice
+        (("f9",), "9", signal.SIGKILL),
+        (("enter", "k"), "t", signal.SIGTERM),  # from the detail view
+    ],
+)
+async def test_kill_confirmed_signals_the_selected_process(
+    sleeper: subprocess.Popen[bytes], open_keys: tuple[str, ...], confirm: str, sent: signal.Signals
+) -> None:
+    app = synthetic_app((*DEMO, as_fake(sleeper)))
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await select_pid(pilot, sleeper.pid)
+        await pilot.press(*open_keys)
+        assert isinstance(app.screen, KillDialog)
+        await pilot.press(confirm)
+        assert sleeper.wait(timeout=10) == -sent
+        assert f"sent {sent.name} to pid {sleeper.pid}" in notices(app)
+
+
+async def test_kill_cancelled_leaves_the_process_alone(sleeper: subprocess.Popen[bytes]) -> None:
+    app = synthetic_app((*DEMO, as_fake(sleeper)))
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await select_pid(pilot, sleeper.pid)
+        await pilot.press("k", "escape")
+        assert not isinstance(app.screen, KillDialog)
+        await pilot.press("k")
+        await pilot.click("#cancel")
+        await pilot.pause()
+        assert not isinstance(app.screen, KillDialog)
+    assert sleeper.poll() is None
+
+
+async def test_kill_refuses_a_pid_now_held_by_another_process(sleeper: subprocess.Popen[bytes]) -> None:
+    app = synthetic_app((*DEMO, as_fake(sleeper, start_offset=-3600)))
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await select_pid(pilot, sleeper.pid)
+        await pilot.press("k")
+        assert not isinstance(app.screen, KillDialog)
+        assert any("another process" in notice for notice in notices(app))
+    assert sleeper.poll() is None
+
+
+async def test_kill_refuses_init_and_netwatch_itself() -> None:
+    itself = FakeProcess(
+        os.getpid(), "netwatch", "root", "netwatch", (1,), (1,), start_time=psutil.Process().create_time()
+    )
+    app = synthetic_app((*DEMO, itself))
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("p", "home")  # lowest pid first: init
+        assert table_of(app).cursor_pid == 1
+        await pilot.press("k")
+        assert not isinstance(app.screen, KillDialog)
+        await select_pid(pilot, os.getpid())
+        await pilot.press("k")
+        assert not isinstance(app.screen, KillDialog)
+        assert any("init" in notice for notice in notices(app))
+        assert any("netwatch itself" in notice for notice in notices(app))
+
+
+# -- replay -------------------------------------------------------------------------------------------
+
+
+async def test_a_replay_plays_in_the_tui_labelled_and_with_speed_keys(tmp_path: Any) -> None:
+    from .test_replay import write_capture
+
+    path = tmp_path / "capture.ndjson"
+    recorded = write_capture(path, ticks=4, interval=0.05)
+    source = app_module.ReplaySource(path, speed=2)
+    app = NetwatchApp(source)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_until(pilot, lambda: app.state.finished)
+        await pilot.pause()
+        assert app.received == len(recorded)
+        assert "REPLAY x2" in status_text(app) and "ENDED" in status_text(app)
+        assert "replay of capture.ndjson" in status_text(app)
+        active = {p.pid for s in recorded for p in s.active()}
+        assert set(shown_pids(app)) <= active
+        await pilot.press("plus")
+        assert source.speed == 4.0 and "REPLAY x4" in status_text(app)
+        await pilot.press("minus", "minus")
+        assert source.speed == 1.0

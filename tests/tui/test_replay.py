@@ -1,0 +1,114 @@
+"""``--replay``: files written by ``--format json`` play back; wrong files fail with one line."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from netwatch_tui.errors import NetwatchError
+from netwatch_tui.model.snapshot import Snapshot
+from netwatch_tui.output.json_records import snapshot_record
+from netwatch_tui.replay import SPEEDS, ReplaySource
+from netwatch_tui.synthetic import DEMO, SyntheticSource
+
+
+def write_capture(path: Path, ticks: int = 3, interval: float = 0.05) -> list[Snapshot]:
+    """An NDJSON file as ``netwatch --format json`` writes it, from synthetic snapshots."""
+    source = SyntheticSource(DEMO, interval=interval)
+    snapshots = [source.snapshot(tick) for tick in range(ticks)]
+    path.write_text("".join(json.dumps(snapshot_record(s, include_loopback=True)) + "\n" for s in snapshots))
+    return snapshots
+
+
+def play(source: ReplaySource) -> list[Snapshot]:
+    played: list[Snapshot] = []
+    source.run(played.append, threading.Event())
+    return played
+
+
+def test_a_capture_plays_back_in_order_as_replay_snapshots(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    recorded = write_capture(path)
+    source = ReplaySource(path, speed=8)
+    assert source.description == "replay of capture.ndjson"
+    played = play(source)
+    assert [s.time for s in played] == [s.time for s in recorded]
+    assert all(s.replay for s in played)
+    curl = [next(p for p in s.processes if p.name == "curl") for s in played]
+    assert [p.bytes().rx for p in curl] == [
+        next(p for p in s.processes if p.pid == 30408).bytes().rx for s in recorded
+    ]
+
+
+def test_blank_lines_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    write_capture(path, ticks=2)
+    path.write_text(path.read_text().replace("\n", "\n\n"))
+    assert len(play(ReplaySource(path, speed=64))) == 2
+
+
+def test_stop_ends_playback_between_records(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    write_capture(path, ticks=50, interval=1.0)
+    stop = threading.Event()
+    played: list[Snapshot] = []
+
+    def deliver(snapshot: Snapshot) -> None:
+        played.append(snapshot)
+        stop.set()
+
+    ReplaySource(path).run(deliver, stop)
+    assert len(played) == 1
+
+
+def test_speed_steps_through_the_fixed_choices(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    write_capture(path, ticks=1)
+    source = ReplaySource(path, speed=3)  # not a step: the nearest one is the start
+    assert source.change_speed(1) == 4.0
+    assert source.change_speed(-2) == 1.0
+    assert source.change_speed(-10) == SPEEDS[0]
+    assert source.change_speed(100) == SPEEDS[-1]
+    assert source.speed == SPEEDS[-1]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "no records to replay"),
+        ("\n\n", "no records to replay"),
+        ("not json\n", "line 1: not a record of `netwatch --format json`"),
+        ("[1, 2]\n", "line 1: not a record"),
+        ('{"time": 1}\n', "line 1: not a record"),
+        ('{"time": 1, "interval": 1, "processes": [{"name": "x"}]}\n', "line 1: not a record"),
+    ],
+)
+def test_wrong_files_fail_before_the_screen_is_taken(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.ndjson"
+    path.write_text(content)
+    with pytest.raises(NetwatchError, match=message) as caught:
+        ReplaySource(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(NetwatchError, match=r"cannot read replay file .*No such file"):
+        ReplaySource(tmp_path / "missing.ndjson")
+
+
+def test_a_bad_record_later_in_the_file_stops_playback_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    write_capture(path, ticks=2)
+    path.write_text(path.read_text() + "{truncated\n")
+    source = ReplaySource(path, speed=64)
+    with pytest.raises(NetwatchError, match="line 3"):
+        play(source)
+
+
+@pytest.mark.parametrize("speed", [0, -1.0, float("nan")])
+def test_speed_must_be_positive(tmp_path: Path, speed: float) -> None:
+    with pytest.raises(NetwatchError, match="--speed"):
+        ReplaySource(tmp_path / "whatever", speed=speed)
