@@ -13,6 +13,8 @@ from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe import environment
 from netwatch_tui.probe.backends import Backend, choose_backend
 from netwatch_tui.probe.environment import Check
+from netwatch_tui.probe.handover import attach_in_child
+from netwatch_tui.probe.maps import ProbeMaps
 
 CALIBRATION_TCP_BYTES = 100_000
 CALIBRATION_UDP_DATAGRAMS = (1200, 800, 1)
@@ -43,10 +45,8 @@ def _backend_check(requested: str) -> tuple[Check, Backend | None]:
 
 
 def _calibration_check(backend: Backend) -> Check:
-    from netwatch_tui.probe.loader import ProbeMaps, compile_program
-
     try:
-        maps = ProbeMaps(compile_program(backend))
+        maps = ProbeMaps(attach_in_child(backend.name))
     except NetwatchError as exc:
         return Check("calibration", False, str(exc), "see the checks above")
     try:

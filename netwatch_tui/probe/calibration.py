@@ -13,7 +13,7 @@ import socket
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, Traffic
-from netwatch_tui.probe.loader import ProbeMaps
+from netwatch_tui.probe.maps import ProbeMaps
 
 CALIBRATION_BYTES = 65536
 

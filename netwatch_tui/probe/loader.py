@@ -1,13 +1,12 @@
-"""Compiles a backend's BPF program with BCC, attaches it, and reads its maps.
+"""Compiles a backend's BPF program with BCC and attaches it (in the attach child, see attach_child.py).
 
-BCC is imported here only, lazily: it costs tens of megabytes and a second or so, and a replay or a
-``--help`` must not pay for it.
+BCC is imported here only, lazily: it costs tens of megabytes and a second or so, which the
+long-lived monitor process never pays.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,9 +14,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.model.counters import ProcessCounters, SocketCounters
-from netwatch_tui.model.snapshot import ByteCounts, Traffic
-from netwatch_tui.model.text import decode_untrusted
 from netwatch_tui.probe import environment
 from netwatch_tui.probe.backends import Backend
 from netwatch_tui.probe.btf import BtfError, KernelTypes
@@ -38,7 +34,6 @@ _SOCK_COMMON_FIELDS = {
     "OFF_V6_DADDR": "skc_v6_daddr",
     "OFF_V6_RCV_SADDR": "skc_v6_rcv_saddr",
 }
-AF_INET6 = 10
 
 
 def compile_flags() -> list[str]:
@@ -109,67 +104,3 @@ def compile_program(backend: Backend, attach: bool = True) -> Any:
         program.cleanup()
         raise NetwatchError(f"the kernel refused the {backend.name} probe: {exc}") from exc
     return program
-
-
-def _address(family: int, raw: Any) -> str:
-    packed = bytes(raw)
-    if family == AF_INET6:
-        address = ipaddress.IPv6Address(packed)
-        return str(address.ipv4_mapped or address)
-    return str(ipaddress.IPv4Address(packed[:4]))
-
-
-def _process_counters(key: Any, value: Any, exited: bool) -> ProcessCounters:
-    counts = ByteCounts(
-        all=Traffic(value.tx, value.rx),
-        loopback=Traffic(value.lo_tx, value.lo_rx),
-        packet=Traffic(value.pkt_tx, value.pkt_rx),
-    )
-    tgid = key.tgid if exited else int(key)
-    return ProcessCounters(
-        tgid, value.first_ns, decode_untrusted(bytes(value.comm)), value.uid, counts, exited
-    )
-
-
-class ProbeMaps:
-    """Read access to a loaded program's maps, and its release."""
-
-    def __init__(self, program: Any) -> None:
-        self._program = program
-        self._procs = program[b"procs"]
-        self._exited = program[b"exited"]
-        self._socks = program[b"socks"]
-        self._drops = program[b"drops"]
-
-    def take_processes(self) -> list[ProcessCounters]:
-        """Every live process's counters, and the exited ones' (removed from the kernel as read)."""
-        exited = [_process_counters(k, v, True) for k, v in self._exited.items_lookup_and_delete_batch()]
-        live = [_process_counters(k, v, False) for k, v in self._procs.items_lookup_batch()]
-        return exited + live
-
-    def forget_processes(self, tgids: list[int]) -> None:
-        """Remove live entries of processes that are gone (their last bytes already read)."""
-        for tgid in tgids:
-            with contextlib.suppress(KeyError):
-                del self._procs[self._procs.Key(tgid)]
-
-    def sockets(self) -> list[SocketCounters]:
-        return [
-            SocketCounters(
-                family=v.family,
-                protocol=v.protocol,
-                local=(_address(v.family, v.saddr), v.lport),
-                remote=(_address(v.family, v.daddr), v.dport),
-                traffic=Traffic(v.tx, v.rx),
-                loopback=bool(v.loopback),
-            )
-            for _, v in self._socks.items_lookup_batch()
-        ]
-
-    def dropped_updates(self) -> int:
-        """Updates lost because a map was full (documented in probe/maps.py)."""
-        return sum(v.value for v in self._drops.values())
-
-    def close(self) -> None:
-        """Detach every program and close every descriptor."""
-        self._program.cleanup()

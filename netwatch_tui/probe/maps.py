@@ -14,4 +14,82 @@
   on it. Entry size about 100 bytes, so 65,536 entries cost about 6.5 MB of kernel memory.
 """
 
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+
+from netwatch_tui.model.counters import ProcessCounters, SocketCounters
+from netwatch_tui.model.snapshot import ByteCounts, Traffic
+from netwatch_tui.model.text import decode_untrusted
+from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all
+from netwatch_tui.probe.handover import AttachedProbe
+from netwatch_tui.probe.layout import ExitedKey, ProcValue, SockValue
+
 MAP_SIZES = {"PROC_ENTRIES": 16384, "EXITED_ENTRIES": 16384, "SOCK_ENTRIES": 65536}
+AF_INET6 = 10
+
+
+class ProbeMaps:
+    """The attached probe's maps, read with bpf(2); closing it detaches the probe."""
+
+    def __init__(self, probe: AttachedProbe) -> None:
+        self._probe = probe
+        self.backend = probe.backend
+        self._fds = probe.map_fds
+
+    def take_processes(self) -> list[ProcessCounters]:
+        """Every live process's counters, and the exited ones' (removed from the kernel as read)."""
+        exited = read_all(self._fds["exited"], ExitedKey, ProcValue, delete_read=True)
+        live = read_all(self._fds["procs"], ctypes.c_uint32, ProcValue)
+        return [_process(key.tgid, value, True) for key, value in exited] + [
+            _process(key, value, False) for key, value in live
+        ]
+
+    def forget_processes(self, tgids: list[int]) -> None:
+        """Remove live entries of processes that are gone (their last bytes already read)."""
+        for tgid in tgids:
+            delete(self._fds["procs"], ctypes.c_uint32(tgid))
+
+    def sockets(self) -> list[SocketCounters]:
+        return [
+            SocketCounters(
+                family=v.family,
+                protocol=v.protocol,
+                local=(_address(v.family, v.saddr), v.lport),
+                remote=(_address(v.family, v.daddr), v.dport),
+                traffic=Traffic(v.tx, v.rx),
+                loopback=bool(v.loopback),
+            )
+            for _, v in read_all(self._fds["socks"], ctypes.c_uint64, SockValue)
+        ]
+
+    def dropped_updates(self) -> int:
+        """Updates lost because a map was full (see the table above)."""
+        total = 0
+        for index in range(2):
+            counter = ctypes.c_uint64()
+            if lookup(self._fds["drops"], ctypes.c_uint32(index), counter):
+                total += counter.value
+        return total
+
+    def close(self) -> None:
+        """Close every descriptor: the kernel detaches the probe."""
+        self._probe.close()
+
+
+def _address(family: int, raw: ctypes.Array[ctypes.c_uint8]) -> str:
+    packed = bytes(raw)
+    if family == AF_INET6:
+        address = ipaddress.IPv6Address(packed)
+        return str(address.ipv4_mapped or address)
+    return str(ipaddress.IPv4Address(packed[:4]))
+
+
+def _process(tgid: int, value: ProcValue, exited: bool) -> ProcessCounters:
+    counts = ByteCounts(
+        all=Traffic(value.tx, value.rx),
+        loopback=Traffic(value.lo_tx, value.lo_rx),
+        packet=Traffic(value.pkt_tx, value.pkt_rx),
+    )
+    return ProcessCounters(tgid, value.first_ns, decode_untrusted(value.comm), value.uid, counts, exited)

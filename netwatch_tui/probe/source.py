@@ -13,7 +13,8 @@ from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.calibration import calibrate
-from netwatch_tui.probe.loader import ProbeMaps, compile_program
+from netwatch_tui.probe.handover import attach_in_child
+from netwatch_tui.probe.maps import ProbeMaps
 from netwatch_tui.process_info import ProcessInfo, ProcessInfoCache, user_name
 from netwatch_tui.source import Deliver
 
@@ -39,7 +40,7 @@ class ProbeSource:
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None:
         backend = choose_backend(self.requested_backend)
-        maps = ProbeMaps(compile_program(backend))
+        maps = ProbeMaps(attach_in_child(backend.name))
         try:
             # Exited processes read during calibration are reported in the first snapshot; the
             # calibration's own bytes are not anyone's traffic and leave with netwatch's entry.

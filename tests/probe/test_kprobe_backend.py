@@ -11,7 +11,7 @@ import pytest
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe.backends import KPROBES, choose_backend
-from netwatch_tui.probe.loader import ProbeMaps, compile_program
+from netwatch_tui.probe.loader import compile_program
 from tests.markers import requires_bpf
 
 pytestmark = requires_bpf
@@ -24,14 +24,14 @@ def test_every_kprobe_function_passes_the_verifier() -> None:
         assert set(KPROBES.functions) <= loaded
         assert all(program.funcs[name.encode()].fd >= 0 for name in KPROBES.functions)
     finally:
-        ProbeMaps(program).close()
+        program.cleanup()
 
 
 @pytest.mark.skipif(
     not KPROBES.available(), reason="this kernel has no kprobes (no kprobe_events in tracefs)"
 )
 def test_kprobe_backend_attaches() -> None:
-    ProbeMaps(compile_program(KPROBES)).close()
+    compile_program(KPROBES).cleanup()
 
 
 @pytest.mark.skipif(KPROBES.available(), reason="this kernel has kprobes")

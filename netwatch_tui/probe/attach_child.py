@@ -1,0 +1,70 @@
+"""The short-lived process that compiles and attaches the probe, then hands it over and exits.
+
+    python -m netwatch_tui.probe.attach_child BACKEND FD
+
+It compiles BACKEND's program with BCC, attaches it, and sends the descriptors of its maps, programs
+and perf events over the SOCK_SEQPACKET socket FD (SCM_RIGHTS) with a JSON header; or a JSON
+``{"error": ...}`` line naming the fix. A probe attached through perf events lives as long as one
+descriptor of it is open, so once the parent holds them this process exits, taking BCC's memory
+(LLVM: tens of megabytes) with it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import socket
+import sys
+from typing import Any
+
+from netwatch_tui.errors import NetwatchError
+from netwatch_tui.probe.backends import BACKENDS
+from netwatch_tui.probe.layout import MAPS
+from netwatch_tui.probe.loader import compile_program
+
+
+def _perf_event_fds(program: Any) -> list[int]:
+    fds = list(program.tracepoint_fds.values())
+    for by_function in program.kprobe_fds.values():
+        fds.extend(by_function.values())
+    return fds
+
+
+def _map_fds(program: Any) -> list[int]:
+    """The maps' descriptors in MAPS order, after checking clang laid them out as layout.py says."""
+    fds = []
+    for name, (key_type, value_type) in MAPS.items():
+        table = program[name.encode()]
+        compiled = (ctypes.sizeof(table.Key), ctypes.sizeof(table.Leaf))
+        expected = (ctypes.sizeof(key_type), ctypes.sizeof(value_type))
+        if compiled != expected:
+            raise NetwatchError(
+                f"map {name} compiled as {compiled} bytes (key, value), layout.py says {expected}"
+            )
+        fds.append(table.map_fd)
+    return fds
+
+
+def hand_over(backend_name: str, channel: socket.socket, attach: bool = True) -> None:
+    try:
+        backend = BACKENDS[backend_name]
+        program = compile_program(backend, attach=attach)
+        maps = _map_fds(program)
+        held = [function.fd for function in program.funcs.values()] + _perf_event_fds(program)
+        header = {"backend": backend.name, "maps": len(maps), "held": len(held)}
+        socket.send_fds(channel, [json.dumps(header).encode()], maps + held)
+    except NetwatchError as exc:
+        channel.send(json.dumps({"error": str(exc)}).encode())
+
+
+def main(argv: list[str]) -> None:
+    backend_name, fd = argv
+    hand_over(backend_name, socket.socket(fileno=int(fd)))
+    sys.stdout.flush()
+    # Not sys.exit: BCC's atexit clean-up would detach the probe the parent now holds.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,113 @@
+"""The few bpf(2) map commands the monitor needs, through ctypes: no BCC in the long-lived process.
+
+BCC (and the LLVM inside it) costs 60-120 MB of memory; once a short-lived child has compiled and
+attached the program, reading its maps needs nothing but this system call.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+
+_SYSCALL_BPF = {"x86_64": 321, "aarch64": 280, "armv7l": 386, "ppc64le": 361, "s390x": 351, "riscv64": 280}
+_MAP_LOOKUP_ELEM = 1
+_MAP_DELETE_ELEM = 3
+_MAP_LOOKUP_BATCH = 24
+_MAP_LOOKUP_AND_DELETE_BATCH = 25
+_FIRST_CHUNK = 1024
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+class _ElementAttr(ctypes.Structure):
+    _fields_ = (
+        ("map_fd", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
+        ("key", ctypes.c_uint64),
+        ("value", ctypes.c_uint64),
+        ("flags", ctypes.c_uint64),
+    )
+
+
+class _BatchAttr(ctypes.Structure):
+    _fields_ = (
+        ("in_batch", ctypes.c_uint64),
+        ("out_batch", ctypes.c_uint64),
+        ("keys", ctypes.c_uint64),
+        ("values", ctypes.c_uint64),
+        ("count", ctypes.c_uint32),
+        ("map_fd", ctypes.c_uint32),
+        ("elem_flags", ctypes.c_uint64),
+        ("flags", ctypes.c_uint64),
+    )
+
+
+def _bpf(command: int, attr: ctypes.Structure) -> int:
+    number = _SYSCALL_BPF.get(platform.machine())
+    if number is None:
+        raise OSError(errno.ENOSYS, f"bpf(2) number unknown for {platform.machine()}")
+    result = _libc.syscall(number, command, ctypes.byref(attr), ctypes.sizeof(attr))
+    if result < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+    return result
+
+
+def lookup(map_fd: int, key: ctypes._CData, value: ctypes._CData) -> bool:
+    """Fill ``value`` with the element at ``key``; False if there is none."""
+    attr = _ElementAttr(map_fd, 0, ctypes.addressof(key), ctypes.addressof(value), 0)
+    try:
+        _bpf(_MAP_LOOKUP_ELEM, attr)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def delete(map_fd: int, key: ctypes._CData) -> bool:
+    """Remove the element at ``key``; False if there was none."""
+    try:
+        _bpf(_MAP_DELETE_ELEM, _ElementAttr(map_fd, 0, ctypes.addressof(key), 0, 0))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def read_all(map_fd: int, key_type: type, value_type: type, delete_read: bool = False) -> list[tuple]:
+    """Every (key, value) of a hash map, in chunks (BPF_MAP_LOOKUP[_AND_DELETE]_BATCH).
+
+    With ``delete_read``, each element is removed as it is read, atomically: an element updated by
+    the kernel meanwhile is either in this read or left for the next one, never lost.
+    """
+    command = _MAP_LOOKUP_AND_DELETE_BATCH if delete_read else _MAP_LOOKUP_BATCH
+    chunk = _FIRST_CHUNK
+    token_in, token_out = ctypes.c_uint64(), ctypes.c_uint64()
+    found: list[tuple] = []
+    first = True
+    while True:
+        keys, values = (key_type * chunk)(), (value_type * chunk)()
+        attr = _BatchAttr(
+            in_batch=0 if first else ctypes.addressof(token_in),
+            out_batch=ctypes.addressof(token_out),
+            keys=ctypes.addressof(keys),
+            values=ctypes.addressof(values),
+            count=chunk,
+            map_fd=map_fd,
+        )
+        try:
+            _bpf(command, attr)
+            done = False
+        except FileNotFoundError:  # ENOENT: this was the last batch (possibly partial, possibly empty)
+            done = True
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:  # one bucket holds more than a chunk: retry larger
+                chunk *= 4
+                continue
+            raise
+        found.extend((keys[i], values[i]) for i in range(attr.count))
+        if done:
+            return found
+        token_in.value = token_out.value
+        first = False
