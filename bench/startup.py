@@ -1,0 +1,101 @@
+"""Start-up: time from launching the monitor to its first report that shows traffic.
+
+    sudo .venv/bin/python -m bench.startup [--rounds 5]
+
+A loopback load (bench/many_connections.py with a few processes) runs throughout; netwatch
+(`--format json --interval 0.2`) and nethogs (`-t -a -d 1`, the baseline) are launched in turn, and the
+clock stops at the first output line that books bytes to a process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from typing import Callable
+
+from bench.lib import NETWATCH, ROOT, conditions_line, median, table, write_result
+
+
+def netwatch_has_data(line: str) -> bool:
+    return bool(json.loads(line)["processes"])
+
+
+def nethogs_has_data(line: str) -> bool:
+    parts = line.rstrip("\n").rsplit("\t", 2)
+    return (
+        len(parts) == 3
+        and not parts[0].startswith("unknown")
+        and (float(parts[1]) > 0 or float(parts[2]) > 0)
+    )
+
+
+MONITORS = {
+    "netwatch --format json --interval 0.2": (
+        [*NETWATCH, "--format", "json", "--interval", "0.2"],
+        netwatch_has_data,
+    ),
+    "nethogs -t -a -d 1 (baseline)": (["nethogs", "-t", "-a", "-d", "1"], nethogs_has_data),
+}
+
+
+def time_to_data(command: list[str], has_data: Callable[[str], bool]) -> float:
+    start = time.monotonic()
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if has_data(line):
+                return time.monotonic() - start
+        raise RuntimeError(f"{command[0]} ended without data")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+    load = subprocess.Popen(
+        [sys.executable, "-m", "bench.many_connections", "--processes", "4", "--seconds", "600"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert load.stdout is not None
+    load.stdout.readline()
+    times: dict[str, list[float]] = {name: [] for name in MONITORS}
+    try:
+        for _ in range(options.rounds):
+            for name, (command, has_data) in MONITORS.items():
+                times[name].append(time_to_data(command, has_data))
+    finally:
+        load.terminate()
+        load.wait(timeout=60)
+    baseline = median(times["nethogs -t -a -d 1 (baseline)"])
+    rows = [
+        [
+            name,
+            f"{median(values):.2f} s",
+            f"x{median(values) / baseline:.2f}",
+            ", ".join(f"{v:.2f}" for v in values),
+        ]
+        for name, values in times.items()
+    ]
+    section = [
+        "## Start-up: launch to the first report with traffic",
+        f"Conditions: {conditions_line()}; {options.rounds} interleaved rounds; 4 processes sending 64 B "
+        "per connection per second throughout.",
+        "",
+        table(["monitor", "median", "vs nethogs", "each run"], rows),
+    ]
+    write_result("startup", "\n".join(section))
+
+
+if __name__ == "__main__":
+    main()
