@@ -3,6 +3,7 @@
 #
 #   sudo ./dev.sh run [netwatch arguments]   set up, then start netwatch
 #   sudo ./dev.sh test [pytest arguments]    set up, then lint and run the whole test suite
+#   sudo ./dev.sh bench                      set up, then run every benchmark into bench/RESULTS.md
 #   sudo ./dev.sh setup                      set up only (idempotent)
 #
 # Setup: the distribution's BCC (python3-bpfcc / python3-bcc: BCC is not on PyPI, and PyPI's
@@ -110,5 +111,11 @@ case "$command" in
     "$venv/bin/ruff" format --check .
     exec "$venv/bin/pytest" "$@"
     ;;
-  *) die "unknown command '$command' (use: run, test, setup)" ;;
+  bench)
+    setup
+    apt_install iperf3 nethogs
+    cd "$here"
+    exec "$venv/bin/python" -m bench.run_all "$@"
+    ;;
+  *) die "unknown command '$command' (use: run, test, bench, setup)" ;;
 esac
