@@ -51,11 +51,13 @@ _WIDGET_KEYS = (
 class NetwatchApp(App[None]):
     CSS_PATH = "styles.tcss"
     TITLE = "netwatch"
+    ENABLE_COMMAND_PALETTE = False  # every action has its key (see ?); the footer needs the room
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q,f10", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "Help"),
-        Binding("slash", "filter", "Filter"),
+        # priority: handled as the key arrives, so keys typed right after it reach the filter
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("escape", "clear_filter", "Clear the filter", show=False),
         Binding("space", "pause", "Pause"),
         Binding("k,f9", "kill", "Kill"),
@@ -176,6 +178,8 @@ class NetwatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "speed":
             return isinstance(self.source, ReplaySource)
+        if action == "filter":  # a `/` typed into the filter is part of the filter
+            return not isinstance(self.focused, Input)
         return True
 
     def action_sort(self, name: str) -> None:
@@ -220,7 +224,7 @@ class NetwatchApp(App[None]):
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
         bar.add_class("-active")
-        bar.focus()
+        self.screen.set_focus(bar)  # at once, not after the next refresh as Widget.focus would
 
     def action_clear_filter(self) -> None:
         self.query_one(FilterBar).action_cancel()
@@ -236,7 +240,7 @@ class NetwatchApp(App[None]):
 
     def _close_filter(self, keep: bool) -> None:
         self.query_one(FilterBar).set_class(keep, "-active")
-        self.query_one(ProcessTable).focus()
+        self.screen.set_focus(self.query_one(ProcessTable))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))

@@ -62,7 +62,7 @@ def info_line(state: DisplayState, shown: int) -> list[Segment]:
     snapshot = frame.snapshot
     parts = [
         snapshot.backend,
-        f"every {snapshot.interval:g} s",
+        f"every {snapshot.interval:.3g} s",  # a live interval is measured: 0.500041 s shows as 0.5
         f"{len(frame.rows)} processes" + (f" ({shown} shown)" if options.query else ""),
         f"sort {options.sort.key.value} {options.sort.arrow}",
     ]
@@ -76,5 +76,6 @@ def info_line(state: DisplayState, shown: int) -> list[Segment]:
         parts.append("totals first")
     if snapshot.dropped_updates:
         parts.append(f"{snapshot.dropped_updates} updates dropped (maps full)")
-    parts.append(state.source)
+    if state.source != snapshot.backend:
+        parts.append(state.source)
     return [(" · ".join(parts), "dim")]

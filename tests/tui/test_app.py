@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import psutil
 import pytest
+from textual import events
 from textual.widgets.data_table import ColumnKey
 
 from netwatch_tui import app as app_module
@@ -221,7 +222,13 @@ async def test_exited_processes_stay_a_few_intervals_then_go() -> None:
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("firefox", [4711]), ("2421", [2421]), ("ALICE", [955, 4711, 30408]), ("debian.iso", [30408])],
+    [
+        ("firefox", [4711]),
+        ("2421", [2421]),
+        ("ALICE", [955, 4711, 30408]),
+        ("debian.iso", [30408]),
+        ("/srv/", [6020]),  # a `/` typed into the filter is text, not the filter key again
+    ],
 )
 async def test_filter_by_pid_name_user_or_command_line(query: str, expected: list[int]) -> None:
     app = synthetic_app()
@@ -237,6 +244,24 @@ async def test_filter_by_pid_name_user_or_command_line(query: str, expected: lis
         await pilot.press("escape")  # Esc on the table clears the filter
         assert len(shown_pids(app)) == len(DEMO)
         assert "filter" not in status_text(app)
+
+
+async def test_keys_typed_right_after_slash_reach_the_filter() -> None:
+    """A terminal delivers `/2421<Enter>` typed fast (or by tmux) in one burst, before any refresh."""
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        for key, character in (
+            ("slash", "/"),
+            ("2", "2"),
+            ("4", "4"),
+            ("2", "2"),
+            ("1", "1"),
+            ("enter", "\r"),
+        ):
+            app.post_message(events.Key(key, character))
+        await wait_until(pilot, lambda: shown_pids(app) == [2421])
+        assert not isinstance(app.screen, DetailScreen)
 
 
 async def test_escape_in_the_filter_bar_clears_it() -> None:
