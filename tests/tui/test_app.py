@@ -220,6 +220,24 @@ async def test_exited_processes_stay_a_few_intervals_then_go() -> None:
         assert wget.pid not in shown_pids(app)
 
 
+async def test_rows_off_screen_are_drawn_when_they_scroll_into_view() -> None:
+    many = [
+        FakeProcess(20_000 + index, f"worker-{index}", "u", "w", (100 * (index + 1),), (index,))
+        for index in range(200)
+    ]
+    app = synthetic_app(many)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await settled(pilot)
+        last = shown_pids(app)[-1]
+        assert cell(app, last, Col.TX_RATE) == ""  # far below the screen: not formatted yet
+        await pilot.press("end")
+        await pilot.pause()
+        assert table_of(app).cursor_pid == last
+        row = next(r for r in rows(app) if r.pid == last)
+        assert cell(app, last, Col.TX_RATE) == f"{row.moved.all.tx} B/s"
+        assert cell(app, last, Col.COMMAND) == row.stats.name
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -1,0 +1,120 @@
+"""UI work per snapshot with 1,000 processes: what the TUI spends on the event loop for each interval.
+
+    .venv/bin/python -m bench.bench_ui [--processes 1000] [--snapshots 40]
+
+Three conditions run interleaved on the same synthetic snapshots (no probe, no root needed):
+- model only (the baseline): fold the snapshot into rows and history, filter, sort and format every
+  cell as strings, without Textual;
+- handler: the app's SnapshotReady handler (the same model work, plus diffing the DataTable and
+  updating changed cells, the status line) in a headless Textual app;
+- handler + paint: posting the message and waiting until the app is idle again (the screen composed).
+Medians in ms per snapshot, and each condition's ratio to the baseline measured beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from bench.lib import conditions_line, median, table, write_result
+from netwatch_tui.app import NetwatchApp
+from netwatch_tui.messages import SnapshotReady
+from netwatch_tui.model.cells import row_cells
+from netwatch_tui.model.columns import layout
+from netwatch_tui.model.monitor import Monitor
+from netwatch_tui.model.snapshot import Snapshot
+from netwatch_tui.model.view import ViewOptions, visible_rows
+from netwatch_tui.synthetic import FakeProcess, SyntheticSource
+
+SIZE = (200, 50)
+
+
+def many_processes(count: int) -> list[FakeProcess]:
+    """Processes with different, cycling byte patterns, so the order changes from one interval to the next."""
+    return [
+        FakeProcess(
+            pid=10_000 + index,
+            name=f"worker-{index}",
+            user=f"user{index % 17}",
+            cmdline=f"/usr/bin/worker --id {index}",
+            tx=tuple((index * 7919 + step * 104_729) % 500_000 for step in range(3 + index % 5)),
+            rx=tuple((index * 6007 + step * 130_003) % 800_000 for step in range(2 + index % 7)),
+            conns=1 + index % 4,
+        )
+        for index in range(count)
+    ]
+
+
+def model_only(monitor: Monitor, snapshot: Snapshot, options: ViewOptions) -> None:
+    frame = monitor.ingest(snapshot)
+    specs = layout(SIZE[0], options.totals_first)
+    for row in visible_rows(frame, options):
+        row_cells(row, specs, options, snapshot.interval)
+
+
+async def measure(processes: int, snapshots: int, warmup: int) -> dict[str, list[float]]:
+    source = SyntheticSource(many_processes(processes), count=0)  # the benchmark feeds the app itself
+    feed = [source.snapshot(tick) for tick in range(warmup + snapshots)]
+    times: dict[str, list[float]] = {"model only (baseline)": [], "handler": [], "handler + paint": []}
+    baseline = Monitor()
+    options = ViewOptions()
+    app = NetwatchApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for index, snapshot in enumerate(feed):
+            start = time.perf_counter()
+            model_only(baseline, snapshot, options)
+            model = time.perf_counter() - start
+
+            start = time.perf_counter()
+            app.on_snapshot_ready(SnapshotReady(snapshot))
+            handler = time.perf_counter() - start
+            await pilot.pause()
+
+            start = time.perf_counter()
+            app.post_message(SnapshotReady(snapshot))
+            await pilot.pause()
+            painted = time.perf_counter() - start
+            if index >= warmup:
+                for name, seconds in zip(times, (model, handler, painted)):
+                    times[name].append(seconds * 1000)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=1000)
+    parser.add_argument("--snapshots", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=5)
+    options = parser.parse_args()
+    times = asyncio.run(measure(options.processes, options.snapshots, options.warmup))
+    base = median(times["model only (baseline)"])
+    rows = [
+        [
+            name,
+            f"{median(values):.1f}",
+            f"{min(values):.1f}",
+            f"{max(values):.1f}",
+            f"x{median(values) / base:.2f}",
+        ]
+        for name, values in times.items()
+    ]
+    write_result(
+        "bench_ui",
+        "\n".join(
+            [
+                "## UI work per snapshot",
+                f"{conditions_line()}. {options.processes} processes, {options.snapshots} snapshots "
+                f"per condition (after {options.warmup} warm-up), interleaved; headless Textual app at "
+                f"{SIZE[0]}x{SIZE[1]}. Goal: <= 50 ms per snapshot.",
+                "",
+                table(["condition", "median ms", "min ms", "max ms", "vs baseline"], rows),
+            ]
+        ),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
