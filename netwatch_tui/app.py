@@ -104,7 +104,7 @@ class NetwatchApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield Static(Text(f"starting probe… ({self.source.description})"), id="starting")
+        yield Static(Text(f"waiting for the first snapshot ({self.source.description})"), id="starting")
         yield ProcessTable(id="processes")
         yield FilterBar(id="filter")
         yield Footer()

@@ -28,7 +28,7 @@ def _badges(state: DisplayState) -> list[Segment]:
 def host_line(state: DisplayState) -> list[Segment]:
     frame = state.frame
     if frame is None:
-        return [*_badges(state), (f"starting probe… ({state.source})", "dim")]
+        return [*_badges(state), (f"waiting for the first snapshot ({state.source})", "dim")]
     options = state.options
     snapshot = frame.snapshot
     history = [moved.shown(options.include_loopback) for moved in frame.host_history[-HOST_SPARK:]]

@@ -94,7 +94,7 @@ async def test_starting_state_until_the_first_snapshot() -> None:
     app = NetwatchApp(Silent())
     async with app.run_test() as pilot:
         await pilot.pause()
-        assert "starting probe… (a probe that is still compiling)" in status_text(app)
+        assert "waiting for the first snapshot (a probe that is still compiling)" in status_text(app)
         assert app.query_one("#starting").display and not table_of(app).display
         app.post_message(SnapshotReady(SyntheticSource().snapshot(0)))
         await wait_until(pilot, lambda: app.received == 1)
@@ -418,6 +418,18 @@ async def test_quitting_stops_the_worker() -> None:
         await pilot.press("q")
     assert not app._worker.is_alive()
     assert app.return_code == 0
+
+
+async def test_sigterm_quits_cleanly() -> None:
+    """`kill PID` (and a closed terminal's SIGHUP) end the app like q, restoring the terminal."""
+    app = NetwatchApp(SyntheticSource(DEMO, interval=0.05))
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_until(pilot, lambda: app.received >= 1)
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "the app must handle SIGTERM"
+        os.kill(os.getpid(), signal.SIGTERM)
+        await wait_until(pilot, lambda: app._exit)
+    assert not app._worker.is_alive()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler removed with the app
 
 
 async def test_ctrl_c_quits_too() -> None:

@@ -247,7 +247,7 @@ def _text(segments: list[tuple[str, str]]) -> str:
 
 def test_status_before_the_first_snapshot_says_the_probe_is_starting() -> None:
     state = DisplayState(None, ViewOptions(), "live probe")
-    assert "starting probe" in _text(host_line(state))
+    assert "waiting for the first snapshot (live probe)" in _text(host_line(state))
     assert info_line(state, 0) == []
 
 
