@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 from netwatch_tui.model.counters import SocketCounters
 from netwatch_tui.model.snapshot import ZERO, Connection
@@ -43,13 +44,22 @@ _CONNECTED = 1
 
 @dataclass(frozen=True)
 class SocketRow:
-    """One line of /proc/net/<table>."""
+    """One line of /proc/net/<table>; its addresses are decoded only when asked for (the detail
+    view), since counting connections needs none of them."""
 
     protocol: str
     protocol_number: int
-    local: tuple[str, int]
-    remote: tuple[str, int]
+    local_hex: str
+    remote_hex: str
     state: int
+
+    @cached_property
+    def local(self) -> tuple[str, int]:
+        return _endpoint(self.local_hex)
+
+    @cached_property
+    def remote(self) -> tuple[str, int]:
+        return _endpoint(self.remote_hex)
 
     @property
     def is_listener(self) -> bool:
@@ -86,9 +96,7 @@ def parse_table(text: str, table: str) -> dict[int, SocketRow]:
             continue
         inode = int(fields[9])
         if inode:
-            rows[inode] = SocketRow(
-                protocol, number, _endpoint(fields[1]), _endpoint(fields[2]), int(fields[3], 16)
-            )
+            rows[inode] = SocketRow(protocol, number, fields[1], fields[2], int(fields[3], 16))
     return rows
 
 

@@ -6,16 +6,19 @@ predecessor's name.
 
 from __future__ import annotations
 
+import os
 import pwd
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psutil
 
+from netwatch_tui.model.identity import START_TIME_TOLERANCE, same_start_time
 from netwatch_tui.model.text import decode_untrusted
 
-# psutil's create_time rests on the whole-second boot time in /proc/stat.
-_START_TIME_SLACK = 1.5
+_BOOT_TIME = psutil.boot_time()
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,24 @@ def monotonic_to_epoch(monotonic_ns: int) -> float:
     return monotonic_ns / 1e9 + (time.time() - time.monotonic())
 
 
+def start_time(pid: int) -> float | None:
+    """When ``pid`` started, as psutil's create_time computes it, from one read of /proc/PID/stat;
+    None if it is gone or a zombie. (psutil.Process would read the file twice.)"""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    if fields[0] == b"Z":
+        return None
+    return _BOOT_TIME + int(fields[19]) / _CLOCK_TICKS
+
+
 class ProcessInfoCache:
     """Describes live processes; ``lookup`` returns None for a process that is gone."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[int, float], ProcessInfo] = {}
-        self._used: set[tuple[int, float]] = set()
 
     def lookup(self, pid: int, first_seen_ns: int) -> ProcessInfo | None:
         """The process ``pid`` if it is the one the kernel first saw at ``first_seen_ns``.
@@ -51,23 +66,26 @@ class ProcessInfoCache:
         A process with that pid that started after that moment is a successor on a reused pid:
         the one the kernel counted is gone.
         """
-        try:
-            process = psutil.Process(pid)
-            start_time = process.create_time()
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        started = start_time(pid)
+        if started is None or started > monotonic_to_epoch(first_seen_ns) + START_TIME_TOLERANCE:
             return None
-        if start_time > monotonic_to_epoch(first_seen_ns) + _START_TIME_SLACK:
-            return None
-        key = (pid, start_time)
-        self._used.add(key)
+        key = (pid, started)
         info = self._cache.get(key)
         if info is None:
-            info = self._describe(process, start_time)
+            info = self._describe(pid, started)
+            if info is None:
+                return None
             self._cache[key] = info
         return info
 
     @staticmethod
-    def _describe(process: psutil.Process, start_time: float) -> ProcessInfo:
+    def _describe(pid: int, started: float) -> ProcessInfo | None:
+        try:
+            process = psutil.Process(pid)
+            if not same_start_time(process.create_time(), started):
+                return None  # gone and replaced since start_time() read its stat file
+        except psutil.Error:
+            return None
         with process.oneshot():
             try:
                 name = process.name()
@@ -81,11 +99,9 @@ class ProcessInfoCache:
                 user = process.username()
             except (psutil.Error, KeyError):
                 user = ""
-        return ProcessInfo(
-            decode_untrusted(name), decode_untrusted(cmdline), decode_untrusted(user), start_time
-        )
+        return ProcessInfo(decode_untrusted(name), decode_untrusted(cmdline), decode_untrusted(user), started)
 
-    def end_round(self) -> None:
-        """Forget processes not looked up since the previous call (they are gone or idle)."""
-        self._cache = {key: info for key, info in self._cache.items() if key in self._used}
-        self._used = set()
+    def keep_only(self, pids: Iterable[int]) -> None:
+        """Forget every process but these (the others are gone)."""
+        wanted = set(pids)
+        self._cache = {key: info for key, info in self._cache.items() if key[0] in wanted}

@@ -10,6 +10,7 @@ from collections.abc import Collection
 from netwatch_tui.connections import ConnectionTables
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
+from netwatch_tui.model.schedule import StaggeredSchedule
 from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.calibration import calibrate
@@ -18,11 +19,16 @@ from netwatch_tui.probe.maps import ProbeMaps
 from netwatch_tui.process_info import ProcessInfo, ProcessInfoCache, user_name
 from netwatch_tui.source import Deliver
 
+# How often each process's liveness and connection count are re-read from /proc: reading every
+# process's fds every second costs several percent of a core with a thousand busy processes.
+REFRESH_SECONDS = 3.0
+
 
 class ProbeSource:
     """Counts every process's bytes in the kernel and delivers a Snapshot every ``interval`` seconds.
 
-    ``pids``, when given, limits the snapshots to those processes.
+    ``pids``, when given, limits the snapshots to those processes. A process's ``conns`` is at most
+    REFRESH_SECONDS old (exact for the processes whose connections are watched).
     """
 
     def __init__(self, backend: str = "auto", interval: float = 1.0, pids: Collection[int] = ()) -> None:
@@ -34,6 +40,9 @@ class ProbeSource:
         self._accountant = Accountant()
         self._info = ProcessInfoCache()
         self._known: dict[tuple[int, int], ProcessInfo] = {}
+        self._verify = StaggeredSchedule(REFRESH_SECONDS)
+        self._conns: dict[int, int] = {}
+        self._next_recount = 0.0
 
     def watch_connections(self, pids: frozenset[int]) -> None:
         self._watched = frozenset(pids)  # one reference swap: safe across threads
@@ -69,12 +78,13 @@ class ProbeSource:
         deltas = self._accountant.advance(readings)
         if self.pids:
             deltas = [d for d in deltas if d.reading.tgid in self.pids]
+        now = time.monotonic()
         known: dict[tuple[int, int], ProcessInfo] = {}
         described: list[tuple[ProcessDelta, ProcessInfo | None, bool]] = []
         gone: list[ProcessCounters] = []
         for delta in deltas:
             reading = delta.reading
-            info = None if reading.exited else self._info.lookup(reading.tgid, reading.first_ns)
+            info = None if reading.exited else self._describe(reading, now)
             if info is not None:
                 known[reading.identity] = info
                 described.append((delta, info, True))
@@ -83,34 +93,65 @@ class ProbeSource:
                 gone.append(reading)
             described.append((delta, self._known.get(reading.identity), False))
         self._known = known
-        self._info.end_round()
+        alive_pids = {identity[0] for identity in known}
+        self._info.keep_only(alive_pids)
+        self._verify.keep_only(known)
         if gone:  # their last bytes are in this snapshot; free their kernel entries
             maps.forget_processes([r.tgid for r in gone])
             self._accountant.forget(r.identity for r in gone)
         watched = self._watched
-        tables = ConnectionTables(sorted({d.reading.tgid for d, _, alive in described if alive} | watched))
+        tables = self._count_connections(alive_pids, watched, now)
         return Snapshot(
             time=time.time(),
             interval=elapsed,
             backend=self.description,
-            processes=tuple(_stats(delta, info, alive, tables) for delta, info, alive in described),
+            processes=tuple(
+                _stats(delta, info, self._conns.get(delta.reading.tgid, 0) if alive else 0, alive)
+                for delta, info, alive in described
+            ),
             dropped_updates=maps.dropped_updates(),
             connections=self._connections(maps, tables, watched),
         )
 
+    def _describe(self, reading: ProcessCounters, now: float) -> ProcessInfo | None:
+        """The process's details; asked of /proc on first sight and then every REFRESH_SECONDS.
+
+        In between, the kernel's exit hook is what says a process is gone (it moves the entry to
+        the exited map); the periodic check catches exits that hook could not record.
+        """
+        known = self._known.get(reading.identity)
+        if known is not None and not self._verify.due(reading.identity, now):
+            return known
+        return self._info.lookup(reading.tgid, reading.first_ns)
+
+    def _count_connections(
+        self, alive: set[int], watched: frozenset[int], now: float
+    ) -> ConnectionTables | None:
+        """Count new processes' connections at once, everyone's every REFRESH_SECONDS, together:
+        reading the namespaces' socket tables is the expensive part, so it is done once for all."""
+        self._conns = {pid: count for pid, count in self._conns.items() if pid in alive}
+        due = alive - self._conns.keys()
+        if now >= self._next_recount:
+            due = alive
+            self._next_recount = now + REFRESH_SECONDS
+        if not due and not watched:
+            return None
+        tables = ConnectionTables(sorted(due | watched))
+        for pid in due:
+            self._conns[pid] = tables.count(pid)
+        return tables
+
     @staticmethod
     def _connections(
-        maps: ProbeMaps, tables: ConnectionTables, watched: frozenset[int]
+        maps: ProbeMaps, tables: ConnectionTables | None, watched: frozenset[int]
     ) -> dict[int, tuple[Connection, ...]]:
-        if not watched:
+        if tables is None or not watched:
             return {}
         sockets = maps.sockets()
         return {pid: tables.connections(pid, sockets) for pid in watched}
 
 
-def _stats(
-    delta: ProcessDelta, info: ProcessInfo | None, alive: bool, tables: ConnectionTables
-) -> ProcessStats:
+def _stats(delta: ProcessDelta, info: ProcessInfo | None, conns: int, alive: bool) -> ProcessStats:
     """One process's record; a process that is gone keeps what was last known of it, or its comm."""
     reading = delta.reading
     return ProcessStats(
@@ -119,7 +160,7 @@ def _stats(
         cmdline=info.cmdline if info else "",
         user=(info.user if info else "") or user_name(reading.uid),
         start_time=info.start_time if info else None,
-        conns=tables.count(reading.tgid) if alive else 0,
+        conns=conns,
         delta=delta.delta,
         total=reading.counts,
         alive=alive,

@@ -6,8 +6,9 @@ import sys
 import time
 
 import psutil
+import pytest
 
-from netwatch_tui.process_info import ProcessInfoCache, user_name
+from netwatch_tui.process_info import ProcessInfoCache, start_time, user_name
 
 
 def now_ns() -> int:
@@ -49,8 +50,15 @@ def test_reused_pid_is_not_mistaken_for_its_predecessor() -> None:
 def test_cache_is_keyed_by_pid_and_start_time() -> None:
     cache = ProcessInfoCache()
     first = cache.lookup(os.getpid(), now_ns())
-    cache.end_round()
+    cache.keep_only([os.getpid()])
     assert cache.lookup(os.getpid(), now_ns()) is first
+    cache.keep_only([])
+    assert cache.lookup(os.getpid(), now_ns()) is not first
+
+
+def test_start_time_matches_psutil() -> None:
+    assert start_time(os.getpid()) == pytest.approx(psutil.Process().create_time(), abs=0.01)
+    assert start_time(2**22 + 1) is None
 
 
 def test_user_name_falls_back_to_the_number() -> None:
