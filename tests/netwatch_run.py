@@ -63,6 +63,18 @@ class NetwatchRun:
             records.append(self.next_record(timeout))
         return records + [self.next_record(timeout) for _ in range(settle)]
 
+    def drain(self) -> list[dict[str, Any]]:
+        """Every record printed so far and not yet read."""
+        records = []
+        while not self.lines.empty():
+            records.append(self.next_record())
+        return records
+
+    def records_after(self, intervals: int = 2) -> list[dict[str, Any]]:
+        """Every record printed so far, then ``intervals`` more: once traffic has ended, its last
+        bytes are in these."""
+        return self.drain() + [self.next_record() for _ in range(intervals)]
+
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 20.0) -> tuple[int, str]:
         """Send ``signum``, wait for the exit; return (exit status, stderr)."""
         if self.process.poll() is None:

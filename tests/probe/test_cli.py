@@ -65,7 +65,7 @@ def test_json_records_follow_the_contract(tmp_path: Path) -> None:
     run = NetwatchRun("--format", "json", "--interval", "0.3")
     first = run.next_record(timeout=60)
     client, server = transfer(tmp_path, 20_000, 30_000)
-    records = [first] + [run.next_record() for _ in range(3)]
+    records = [first, *run.records_after()]
     status, errors = run.stop()
     assert (status, errors) == (0, "")
     for record in records:
@@ -121,7 +121,7 @@ def test_pid_filter(tmp_path: Path) -> None:
     client = traffic_child("tcp-client", "4", port, "1000", "2000")
     assert stop_child(client) == 0
     assert stop_child(server) == 0
-    records = [first] + [run.next_record() for _ in range(3)]
+    records = [first, *run.records_after()]
     run.stop()
     seen = {process["pid"] for record in records for process in record["processes"]}
     assert seen == {server.pid}
@@ -132,7 +132,7 @@ def test_no_loopback_leaves_loopback_out(tmp_path: Path) -> None:
     run = NetwatchRun("--format", "json", "--interval", "0.3", "--no-loopback")
     first = run.next_record(timeout=60)
     client, server = transfer(tmp_path, 40_000, 40_000)
-    records = [first] + [run.next_record() for _ in range(3)]
+    records = [first, *run.records_after()]
     run.stop()
     assert all(record["loopback"] is False for record in records)
     assert client not in totals_by_pid(records)

@@ -31,25 +31,6 @@ def netwatch() -> Iterator[NetwatchRun]:
     assert status == 0, errors
 
 
-def records_until_settled(run: NetwatchRun, after: int = 2) -> list[dict[str, Any]]:
-    """Records up to ``after`` whole intervals past now (the traffic has ended by the caller)."""
-    while not run.lines.empty():  # what is already printed belongs to this test's window
-        run.next_record()
-    return [run.next_record() for _ in range(after)]
-
-
-def collect(run: NetwatchRun, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return records + records_until_settled(run)
-
-
-def drain(run: NetwatchRun) -> list[dict[str, Any]]:
-    """Everything printed so far (from before a test's traffic started)."""
-    records = []
-    while not run.lines.empty():
-        records.append(run.next_record())
-    return records
-
-
 def server_and_client(
     tmp_path: Path, kind: str, family: str, up: int, down: int, client_mode: str | None = None
 ) -> tuple[subprocess.Popen[str], subprocess.Popen[str]]:
@@ -86,12 +67,12 @@ def assert_counted(
 def test_short_lived_transfers_are_exact(
     netwatch: NetwatchRun, tmp_path: Path, kind: str, family: str, up: int, down: int
 ) -> None:
-    before = drain(netwatch)
+    before = netwatch.drain()
     server, client = server_and_client(tmp_path, kind, family, up, down)
     assert stop_child(client) == 0
     assert stop_child(server) == 0
     # Both children exited right after their last byte, long before netwatch's next read.
-    records = collect(netwatch, before)
+    records = before + netwatch.records_after()
     assert_counted(records, {client.pid: (up, down), server.pid: (down, up)})
     last_seen = {p["pid"]: p for r in records for p in r["processes"]}
     assert last_seen[client.pid]["tx_total"] == up
@@ -100,11 +81,11 @@ def test_short_lived_transfers_are_exact(
 
 
 def test_sendfile_is_counted(netwatch: NetwatchRun, tmp_path: Path) -> None:
-    before = drain(netwatch)
+    before = netwatch.drain()
     server, client = server_and_client(tmp_path, "tcp", "4", 777_777, 10, client_mode="tcp-sendfile")
     assert stop_child(client) == 0
     assert stop_child(server) == 0
-    assert_counted(collect(netwatch, before), {client.pid: (777_777, 10), server.pid: (10, 777_777)})
+    assert_counted(before + netwatch.records_after(), {client.pid: (777_777, 10), server.pid: (10, 777_777)})
 
 
 def test_connection_opened_before_netwatch_started(tmp_path: Path) -> None:
@@ -123,7 +104,9 @@ def test_connection_opened_before_netwatch_started(tmp_path: Path) -> None:
             client.stdin.flush()
             assert stop_child(client) == 0
             assert stop_child(server) == 0
-            assert_counted(collect(run, [first]), {client.pid: (300_000, 4242), server.pid: (4242, 300_000)})
+            assert_counted(
+                [first, *run.records_after()], {client.pid: (300_000, 4242), server.pid: (4242, 300_000)}
+            )
         finally:
             status, errors = run.stop()
         assert status == 0, errors
@@ -135,7 +118,7 @@ def test_connection_opened_before_netwatch_started(tmp_path: Path) -> None:
 
 
 def test_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
-    before = drain(netwatch)
+    before = netwatch.drain()
     with (
         socket.create_server(("127.0.0.1", 0)) as server,
         socket.create_connection(server.getsockname()) as client,
@@ -149,12 +132,12 @@ def test_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
             received = 0
             while received < 5000:
                 received += len(accepted.recv(5000))
-    assert_counted(collect(netwatch, before), {os.getpid(): (5000, 5000)}, OWN_NAME)
+    assert_counted(before + netwatch.records_after(), {os.getpid(): (5000, 5000)}, OWN_NAME)
 
 
 def test_raw_ip_socket_is_counted(netwatch: NetwatchRun) -> None:
     """An ICMP echo on a raw socket: 64 bytes of ICMP out, the reply back with its 20-byte IP header."""
-    before = drain(netwatch)
+    before = netwatch.drain()
     request = bytearray(64)
     request[0] = 8  # echo request
     checksum = sum(int.from_bytes(request[i : i + 2], "big") for i in range(0, 64, 2))
@@ -169,16 +152,16 @@ def test_raw_ip_socket_is_counted(netwatch: NetwatchRun) -> None:
             received += len(packet)
             if packet[20] == 0:  # ICMP type 0: echo reply
                 break
-    assert_counted(collect(netwatch, before), {os.getpid(): (64, received)}, OWN_NAME)
+    assert_counted(before + netwatch.records_after(), {os.getpid(): (64, received)}, OWN_NAME)
 
 
 def test_packet_socket_is_counted_and_marked(netwatch: NetwatchRun) -> None:
-    before = drain(netwatch)
+    before = netwatch.drain()
     frame = b"\xff" * 6 + b"\x00" * 6 + b"\x88\xb5" + b"netwatch-test".ljust(46, b"\0")
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as packet:
         packet.bind(("lo", 0))
         assert packet.send(frame) == len(frame)
-    records = collect(netwatch, before)
+    records = before + netwatch.records_after()
     mine = [p for r in records for p in r["processes"] if p["pid"] == os.getpid()]
     assert sum(p["tx_bytes"] for p in mine) == len(frame)
     assert sum(p["packet_tx_bytes"] for p in mine) == len(frame)
@@ -217,7 +200,7 @@ def _messages(buffers: list[ctypes.Array[ctypes.c_char]]) -> ctypes.Array[_MMsgH
 def test_sendmmsg_and_recvmmsg_are_counted(netwatch: NetwatchRun) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     sizes = [100, 2000, 333]
-    before = drain(netwatch)
+    before = netwatch.drain()
     with (
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
@@ -229,12 +212,12 @@ def test_sendmmsg_and_recvmmsg_are_counted(netwatch: NetwatchRun) -> None:
         incoming = _messages([ctypes.create_string_buffer(4096) for _ in sizes])
         assert libc.recvmmsg(receiver.fileno(), incoming, len(sizes), socket.MSG_WAITALL, None) == len(sizes)
         assert [message.len for message in incoming] == sizes
-    assert_counted(collect(netwatch, before), {os.getpid(): (sum(sizes), sum(sizes))}, OWN_NAME)
+    assert_counted(before + netwatch.records_after(), {os.getpid(): (sum(sizes), sum(sizes))}, OWN_NAME)
 
 
 def test_splice_reads_are_the_documented_blind_spot(netwatch: NetwatchRun) -> None:
     """Receive-side splice() bypasses sock_recvmsg: README and `doctor` say so; this keeps them honest."""
-    before = drain(netwatch)
+    before = netwatch.drain()
     size = 50_000
     with (
         socket.create_server(("127.0.0.1", 0)) as server,
@@ -252,4 +235,4 @@ def test_splice_reads_are_the_documented_blind_spot(netwatch: NetwatchRun) -> No
             accepted.close()
             os.close(read_end)
             os.close(write_end)
-    assert_counted(collect(netwatch, before), {os.getpid(): (size, 0)}, OWN_NAME)
+    assert_counted(before + netwatch.records_after(), {os.getpid(): (size, 0)}, OWN_NAME)
