@@ -21,26 +21,31 @@ class Accountant:
     """Remembers the last reading of every process, by identity ``(tgid, first_ns)``.
 
     A process's counters start at zero when the kernel first sees it move a byte, so its first
-    delta is everything it has; an exited process's final reading consumes its baseline. A process
-    that is missing from one reading keeps its baseline: a process can leave the live map and reach
-    the exited map between two map reads, and its bytes must then be reported once, not twice.
+    delta is everything it has; an exited process's final reading consumes its baseline.
+
+    A process missing from a reading keeps its baseline for ``grace_reads`` readings: between
+    reading the exited map and the live map, a process can move from one to the other and be in
+    neither; and user space may judge a process gone (a zombie by then) just before the kernel moves
+    its entry. Its final bytes must then be differenced against what was already reported, not
+    counted again. Baselines unseen for longer belong to processes whose entries were removed.
     """
 
-    def __init__(self) -> None:
-        self._baselines: dict[tuple[int, int], ByteCounts] = {}
+    def __init__(self, grace_reads: int = 3) -> None:
+        self._grace_reads = grace_reads
+        self._reads = 0
+        # identity -> (last counts, number of the read that last saw it)
+        self._baselines: dict[tuple[int, int], tuple[ByteCounts, int]] = {}
 
     def advance(self, readings: Iterable[ProcessCounters]) -> list[ProcessDelta]:
+        self._reads += 1
         deltas = []
         for reading in readings:
-            previous = self._baselines.get(reading.identity, NO_BYTES)
+            previous = self._baselines.get(reading.identity, (NO_BYTES, 0))[0]
             deltas.append(ProcessDelta(reading, reading.counts - previous))
             if reading.exited:
                 self._baselines.pop(reading.identity, None)
             else:
-                self._baselines[reading.identity] = reading.counts
+                self._baselines[reading.identity] = (reading.counts, self._reads)
+        oldest = self._reads - self._grace_reads
+        self._baselines = {key: value for key, value in self._baselines.items() if value[1] > oldest}
         return deltas
-
-    def forget(self, identities: Iterable[tuple[int, int]]) -> None:
-        """Drop processes whose last bytes were reported and whose kernel entries were removed."""
-        for identity in identities:
-            self._baselines.pop(identity, None)

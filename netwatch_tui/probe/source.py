@@ -98,7 +98,6 @@ class ProbeSource:
         self._verify.keep_only(known)
         if gone:  # their last bytes are in this snapshot; free their kernel entries
             maps.forget_processes([r.tgid for r in gone])
-            self._accountant.forget(r.identity for r in gone)
         watched = self._watched
         tables = self._count_connections(alive_pids, watched, now)
         return Snapshot(

@@ -55,8 +55,17 @@ def test_reused_pid_in_the_same_read_keeps_both_apart() -> None:
     assert result == [(7, Traffic(10, 0)), (7, Traffic(3, 0))]
 
 
-def test_forgotten_process_starts_over() -> None:
+def test_process_judged_gone_just_before_its_exit_is_not_counted_twice() -> None:
+    """Read live, the process exits (its entry moves to `exited`), user space finds a zombie and
+    removes the live entry that is no longer there: the exited reading still has a baseline."""
     accountant = Accountant()
     accountant.advance([reading(7, 100, 0)])
-    accountant.forget([(7, 100)])
+    assert deltas(accountant, reading(7, 100, 50, exited=True)) == [(7, Traffic(0, 50))]
+
+
+def test_baselines_of_vanished_processes_are_dropped_after_the_grace_reads() -> None:
+    accountant = Accountant(grace_reads=2)
+    accountant.advance([reading(7, 100, 0)])
+    accountant.advance([])
+    accountant.advance([])
     assert deltas(accountant, reading(7, 100, 0)) == [(7, Traffic(100, 0))]
