@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     options = parser.parse_args()
     deadline = time.monotonic() + options.seconds
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # so `finally` stops the children
     listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
     children = [fork(serve, listener, deadline + 2)]
     address = listener.getsockname()

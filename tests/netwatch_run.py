@@ -71,9 +71,15 @@ class NetwatchRun:
         return records
 
     def records_after(self, intervals: int = 2) -> list[dict[str, Any]]:
-        """Every record printed so far, then ``intervals`` more: once traffic has ended, its last
-        bytes are in these."""
-        return self.drain() + [self.next_record() for _ in range(intervals)]
+        """Every record up to ``intervals`` records stamped after now: once traffic has ended, its
+        last bytes are in these (however late the output reaches this reader)."""
+        now = time.time()
+        records = self.drain()
+        later = sum(record["time"] > now for record in records)
+        while later < intervals:
+            records.append(self.next_record())
+            later += records[-1]["time"] > now
+        return records
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 20.0) -> tuple[int, str]:
         """Send ``signum``, wait for the exit; return (exit status, stderr)."""
