@@ -29,7 +29,12 @@ _KPROBES = (
     ("entry", "tcp_recvmsg", "tcp_recvmsg_entry"),
     ("return", "tcp_recvmsg", "tcp_recvmsg_return"),
     ("entry", "tcp_cleanup_rbuf", "tcp_cleanup_rbuf_entry"),
+    ("entry", "tcp_sendpage", "tcp_sendmsg_entry"),
+    ("return", "tcp_sendpage", "sendmsg_return"),
 )
+# Attached only where the kernel has them: sendfile() and splice() into a TCP socket reach
+# tcp_sendpage, not tcp_sendmsg, before Linux 6.5 (which removed it and sends them through tcp_sendmsg).
+_OPTIONAL_KPROBES = frozenset({"tcp_sendpage"})
 
 
 def _tracepoint_exists(name: str) -> bool:
@@ -64,6 +69,8 @@ def _attach_tracepoints(program: Any) -> None:
 
 def _attach_kprobes(program: Any) -> None:
     for kind, kernel_function, bpf_function in _KPROBES:
+        if kernel_function in _OPTIONAL_KPROBES and program.ksymname(kernel_function.encode()) < 0:
+            continue
         if kind == "entry":
             program.attach_kprobe(event=kernel_function.encode(), fn_name=bpf_function.encode())
         else:
@@ -90,7 +97,7 @@ TRACEPOINTS = Backend(
 KPROBES = Backend(
     name="kprobes",
     source_file="kprobes.c",
-    summary="kprobes on tcp_sendmsg, tcp_cleanup_rbuf, udp(v6)_sendmsg, udp(v6)_recvmsg",
+    summary="kprobes on tcp_sendmsg, tcp_sendpage, tcp_cleanup_rbuf, udp(v6)_sendmsg, udp(v6)_recvmsg",
     functions=tuple(dict.fromkeys(bpf_function for _, _, bpf_function in _KPROBES)),
     available=_kprobes_available,
     unavailable_reason="the kernel has no kprobes (no kprobe_events in tracefs)",

@@ -8,6 +8,7 @@
 
 struct call_t {
     const void *sk;
+    u32 counted; /* tcp_recvmsg: bytes tcp_cleanup_rbuf has already counted in this call */
     u16 protocol;
     u8 skip;
 };
@@ -99,18 +100,26 @@ int recvmsg_return(struct pt_regs *ctx)
     return leave(ctx, 1);
 }
 
-/* tcp_cleanup_rbuf(sk, copied): called once the reader has consumed `copied` bytes. */
+/* tcp_cleanup_rbuf(sk, copied): called once the reader has consumed `copied` bytes. Within one
+ * tcp_recvmsg call it can run more than once with the running total: a read that must wait for
+ * more data (MSG_WAITALL, SO_RCVLOWAT) calls it before each sleep and again at the end. Only the
+ * growth since the previous call in the same tcp_recvmsg is new. */
 int tcp_cleanup_rbuf_entry(struct pt_regs *ctx, const void *sk, int copied)
 {
     if (copied <= 0)
         return 0;
     u64 id = bpf_get_current_pid_tgid();
     struct call_t *call = calls.lookup(&id);
-    if (call && call->skip)
-        return 0;
+    u32 counted = 0;
+    if (call && call->sk == sk && call->protocol == NW_IPPROTO_TCP) {
+        if (call->skip || (u32)copied <= call->counted)
+            return 0;
+        counted = call->counted;
+        call->counted = copied;
+    }
     u16 family = socket_family(sk);
     if (family == NW_AF_INET || family == NW_AF_INET6)
-        account(sk, family, NW_IPPROTO_TCP, copied, 1);
+        account(sk, family, NW_IPPROTO_TCP, (u32)copied - counted, 1);
     return 0;
 }
 
