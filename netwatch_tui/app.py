@@ -2,7 +2,11 @@
 
 The snapshot source runs in a worker thread and posts each snapshot as a message; every widget is
 updated from those messages on the event loop, never from the thread. Quitting (q, Ctrl-C, SIGTERM,
-SIGHUP, or an error in the source) stops the worker, which releases the probe.
+or an error in the source) stops the worker, which releases the probe.
+
+SIGHUP (the terminal went away) keeps its default action and ends the process at once: a graceful
+exit would write to a terminal that no longer exists, and Textual's input thread then spins on the
+hung-up tty forever. Nothing is lost: the kernel detaches BPF programs when their fds close.
 """
 
 from __future__ import annotations
@@ -114,16 +118,14 @@ class NetwatchApp(App[None]):
         self.query_one(ProcessTable).focus()
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
-            for number in (signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(number, self.exit)
+            loop.add_signal_handler(signal.SIGTERM, self.exit)
         self._worker.start()
 
     def on_unmount(self) -> None:
         self.stop_worker()
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
-            for number in (signal.SIGTERM, signal.SIGHUP):
-                loop.remove_signal_handler(number)
+            loop.remove_signal_handler(signal.SIGTERM)
 
     def stop_worker(self) -> None:
         """Stop the source and wait for it to release the probe (idempotent)."""

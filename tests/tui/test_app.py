@@ -421,7 +421,7 @@ async def test_quitting_stops_the_worker() -> None:
 
 
 async def test_sigterm_quits_cleanly() -> None:
-    """`kill PID` (and a closed terminal's SIGHUP) end the app like q, restoring the terminal."""
+    """`kill PID` ends the app like q, restoring the terminal."""
     app = NetwatchApp(SyntheticSource(DEMO, interval=0.05))
     async with app.run_test(size=WIDE) as pilot:
         await wait_until(pilot, lambda: app.received >= 1)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
+import psutil
 import pytest
 
 from tests.markers import requires_bpf, requires_root, requires_tmux
@@ -53,8 +54,16 @@ class Terminal:
             time.sleep(0.2)
         raise AssertionError(f"the screen never showed what was expected; last screen:\n{self.screen()}")
 
-    def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+    def processes(self) -> list[psutil.Process]:
+        """What runs in the pane: its shell and everything below it."""
+        result = subprocess.run(
+            ["tmux", "list-panes", "-t", self.name, "-F", "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        shell = psutil.Process(int(result.stdout.split()[0]))
+        return [shell, *shell.children(recursive=True)]
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
@@ -71,9 +80,10 @@ def traffic() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
-    # Textual draws on stderr, so it stays on the terminal; `; sleep` keeps the pane open after
-    # netwatch exits, so an error line it printed can still be read.
-    session = Terminal(f"netwatch-e2e-{os.getpid()}", f"{NETWATCH} --interval 0.5; sleep 30")
+    # Textual draws on stderr, so it stays on the terminal; after netwatch the pane says how it ended
+    # and stays open, so an error line it printed can still be read.
+    command = f"{NETWATCH} --interval 0.5; echo netwatch exited $?; sleep 30"
+    session = Terminal(f"netwatch-e2e-{os.getpid()}", command)
     yield session
     session.close()
 
@@ -102,4 +112,13 @@ def test_live_netwatch_shows_a_process_and_kills_it(
     assert traffic.wait(timeout=15) == -signal.SIGTERM
     terminal.wait_for(lambda s: f"sent SIGTERM to pid {pid}" in s)
     terminal.keys("q")
-    terminal.wait_for(lambda s: "TX/s" not in s, timeout=15)  # netwatch left; the pane's `sleep` remains
+    terminal.wait_for(lambda s: "netwatch exited 0" in s, timeout=15)
+
+
+def test_closing_the_terminal_ends_netwatch(terminal: Terminal) -> None:
+    """SIGHUP from a vanished terminal must end netwatch, not leave it spinning on a dead tty."""
+    terminal.wait_for(lambda s: "TX/s" in s, timeout=60)
+    running = terminal.processes()
+    terminal.close()
+    _, alive = psutil.wait_procs(running, timeout=10)
+    assert not alive, f"still running after the terminal closed: {alive}"
