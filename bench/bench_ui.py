@@ -7,7 +7,8 @@ Three conditions run interleaved on the same synthetic snapshots (no probe, no r
   cell as strings, without Textual;
 - handler: the app's SnapshotReady handler (the same model work, plus diffing the DataTable and
   updating changed cells, the status line) in a headless Textual app;
-- handler + paint: posting the message and waiting until the app is idle again (the screen composed).
+- handler + paint: posting the message and waiting until the app is idle again (the screen composed);
+- idle wait alone: the same wait with no message, the test harness's own share of the line above.
 Medians in ms per snapshot, and each condition's ratio to the baseline measured beside it.
 """
 
@@ -56,7 +57,12 @@ def model_only(monitor: Monitor, snapshot: Snapshot, options: ViewOptions) -> No
 async def measure(processes: int, snapshots: int, warmup: int) -> dict[str, list[float]]:
     source = SyntheticSource(many_processes(processes), count=0)  # the benchmark feeds the app itself
     feed = [source.snapshot(tick) for tick in range(warmup + snapshots)]
-    times: dict[str, list[float]] = {"model only (baseline)": [], "handler": [], "handler + paint": []}
+    times: dict[str, list[float]] = {
+        "model only (baseline)": [],
+        "handler": [],
+        "handler + paint": [],
+        "idle wait alone": [],
+    }
     baseline = Monitor()
     options = ViewOptions()
     app = NetwatchApp(source)
@@ -76,8 +82,12 @@ async def measure(processes: int, snapshots: int, warmup: int) -> dict[str, list
             app.post_message(SnapshotReady(snapshot))
             await pilot.pause()
             painted = time.perf_counter() - start
+
+            start = time.perf_counter()
+            await pilot.pause()
+            idle = time.perf_counter() - start
             if index >= warmup:
-                for name, seconds in zip(times, (model, handler, painted)):
+                for name, seconds in zip(times, (model, handler, painted, idle)):
                     times[name].append(seconds * 1000)
     return times
 
