@@ -11,11 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.model.snapshot import Snapshot
+from netwatch_tui.model.snapshot import NO_BYTES, ProcessStats, Snapshot
 from netwatch_tui.output.json_records import snapshot_from_record
 from netwatch_tui.source import Deliver
 
@@ -33,6 +34,24 @@ def _parse(path: Path, number: int, line: str) -> Snapshot:
         raise NetwatchError(
             f"{path}, line {number}: not a record of `netwatch --format json` ({type(exc).__name__}: {exc})"
         ) from None
+
+
+class _IdleProcesses:
+    """A recording lists only the processes that moved bytes in each interval, and each exit once;
+    a process missing from a record is idle, not gone, and is shown again with its totals."""
+
+    def __init__(self) -> None:
+        self._alive: dict[int, ProcessStats] = {}
+
+    def complete(self, snapshot: Snapshot) -> Snapshot:
+        listed = {process.pid for process in snapshot.processes}
+        idle = tuple(replace(p, delta=NO_BYTES) for pid, p in self._alive.items() if pid not in listed)
+        for process in snapshot.processes:
+            if process.alive:
+                self._alive[process.pid] = process
+            else:
+                self._alive.pop(process.pid, None)
+        return replace(snapshot, processes=snapshot.processes + idle)
 
 
 class ReplaySource:
@@ -88,7 +107,9 @@ class ReplaySource:
             last = now
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None:
-        for index, snapshot in enumerate(self._records()):
+        idle = _IdleProcesses()
+        for index, recorded in enumerate(self._records()):
+            snapshot = idle.complete(recorded)
             if stop.is_set():
                 return
             if index:

@@ -47,7 +47,8 @@ def process_record(snapshot: Snapshot, process: ProcessStats, include_loopback: 
 
 
 def snapshot_record(snapshot: Snapshot, include_loopback: bool) -> dict[str, Any]:
-    """The JSON object of one interval: the processes that moved bytes in it."""
+    """The JSON object of one interval: the processes that moved bytes in it, and those that exited
+    in it (``alive`` false, once, so that a replay knows they are gone)."""
     record: dict[str, Any] = {
         "time": round(snapshot.time, 6),
         "interval": round(snapshot.interval, 6),
@@ -55,7 +56,8 @@ def snapshot_record(snapshot: Snapshot, include_loopback: bool) -> dict[str, Any
         "loopback": include_loopback,
         "processes": [
             process_record(snapshot, process, include_loopback)
-            for process in snapshot.active(include_loopback)
+            for process in snapshot.processes
+            if not process.alive or process.bytes(include_loopback)
         ],
     }
     if snapshot.dropped_updates:

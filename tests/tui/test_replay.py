@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.model.snapshot import Snapshot
+from netwatch_tui.model.snapshot import ByteCounts, ProcessStats, Snapshot, Traffic
 from netwatch_tui.output.json_records import snapshot_record
 from netwatch_tui.replay import SPEEDS, ReplaySource
 from netwatch_tui.synthetic import DEMO, SyntheticSource
@@ -112,3 +112,32 @@ def test_a_bad_record_later_in_the_file_stops_playback_with_its_line(tmp_path: P
 def test_speed_must_be_positive(tmp_path: Path, speed: float) -> None:
     with pytest.raises(NetwatchError, match="--speed"):
         ReplaySource(tmp_path / "whatever", speed=speed)
+
+
+def test_idle_processes_stay_and_exits_end_them(tmp_path: Path) -> None:
+    """Recordings list only busy processes and exits: a process missing from a record is idle."""
+
+    def stats(pid: int, moved: int, total: int, alive: bool = True) -> ProcessStats:
+        return ProcessStats(pid, f"p{pid}", "", "root", 1.0, 0, ByteCounts(Traffic(moved, 0)),
+                            ByteCounts(Traffic(total, 0)), alive)  # fmt: skip
+
+    intervals = [
+        (stats(1, 10, 10), stats(2, 5, 5)),
+        (stats(1, 10, 20), stats(2, 0, 5)),  # 2 is idle: not written
+        (stats(1, 0, 20, alive=False),),  # 1 exits without a last byte: written once
+        (),
+    ]
+    path = tmp_path / "capture.ndjson"
+    records = [
+        snapshot_record(Snapshot(float(i), 1.0, "tracepoints", p), True) for i, p in enumerate(intervals)
+    ]
+    assert [[p["pid"] for p in r["processes"]] for r in records] == [[1, 2], [1], [1], []]
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    played = play(ReplaySource(path, speed=64))
+    shown = [{p.pid: (p.bytes().tx, p.totals().tx, p.alive) for p in s.processes} for s in played]
+    assert shown == [
+        {1: (10, 10, True), 2: (5, 5, True)},
+        {1: (10, 20, True), 2: (0, 5, True)},
+        {1: (0, 20, False), 2: (0, 5, True)},
+        {2: (0, 5, True)},
+    ]
