@@ -55,14 +55,6 @@ class NetwatchRun:
         assert line is not None, f"netwatch ended early: {self.stop_and_stderr()}"
         return json.loads(line)
 
-    def take_records(self, settle: int = 0, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Every record printed so far (none dropped), then ``settle`` more: with ``settle`` >= 2,
-        the last one covers a whole interval that began after this call."""
-        records = []
-        while not self.lines.empty():
-            records.append(self.next_record(timeout))
-        return records + [self.next_record(timeout) for _ in range(settle)]
-
     def drain(self) -> list[dict[str, Any]]:
         """Every record printed so far and not yet read."""
         records = []

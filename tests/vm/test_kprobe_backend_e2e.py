@@ -80,11 +80,11 @@ def test_short_lived_transfers_are_exact(
 ) -> None:
     """Both children send, receive and exit. Their last bytes are reported once, whether netwatch
     read them while the child was alive or from the exited map."""
-    netwatch.take_records()  # older intervals: not this test's
+    netwatch.drain()  # older intervals: not this test's
     server, client = server_and_client(tmp_path, kind, family, up, down)
     assert stop_child(client) == 0
     assert stop_child(server) == 0
-    records = netwatch.take_records(settle=2)
+    records = netwatch.records_after()
     assert {record["backend"] for record in records} == {"kprobes"}
     assert_counted(records, {client.pid: (up, down), server.pid: (down, up)})
     last_seen = {p["pid"]: p for r in records for p in r["processes"]}
@@ -94,7 +94,7 @@ def test_short_lived_transfers_are_exact(
 
 def test_tcp_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
     """tcp_cleanup_rbuf also runs for MSG_PEEK reads; the tcp_recvmsg entry probe marks them."""
-    netwatch.take_records()  # older intervals: not this test's
+    netwatch.drain()  # older intervals: not this test's
     with (
         socket.create_server(("127.0.0.1", 0)) as server,
         socket.create_connection(server.getsockname()) as client,
@@ -108,11 +108,11 @@ def test_tcp_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
             received = 0
             while received < 5000:
                 received += len(accepted.recv(5000))
-    assert_counted(netwatch.take_records(settle=2), {os.getpid(): (5000, 5000)}, OWN_NAME)
+    assert_counted(netwatch.records_after(), {os.getpid(): (5000, 5000)}, OWN_NAME)
 
 
 def test_udp_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
-    netwatch.take_records()  # older intervals: not this test's
+    netwatch.drain()  # older intervals: not this test's
     with (
         socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as receiver,
         socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sender,
@@ -122,14 +122,14 @@ def test_udp_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
         sender.sendto(b"u" * 1234, receiver.getsockname())
         assert len(receiver.recv(4096, socket.MSG_PEEK)) == 1234
         assert len(receiver.recv(4096)) == 1234
-    assert_counted(netwatch.take_records(settle=2), {os.getpid(): (1234, 1234)}, OWN_NAME)
+    assert_counted(netwatch.records_after(), {os.getpid(): (1234, 1234)}, OWN_NAME)
 
 
 def test_msg_waitall_read_in_pieces_is_counted_once(netwatch: NetwatchRun) -> None:
     """A MSG_WAITALL read that has to wait calls tcp_cleanup_rbuf(sk, copied so far) before it
     sleeps and again with the final total: only the total may be counted."""
     halves = (30_000, 20_000)
-    netwatch.take_records()  # older intervals: not this test's
+    netwatch.drain()  # older intervals: not this test's
     with (
         socket.create_server(("127.0.0.1", 0)) as server,
         socket.create_connection(server.getsockname()) as client,
@@ -147,13 +147,13 @@ def test_msg_waitall_read_in_pieces_is_counted_once(netwatch: NetwatchRun) -> No
             data = accepted.recv(sum(halves), socket.MSG_WAITALL)
             sender.join(20)
         assert len(data) == sum(halves)
-    assert_counted(netwatch.take_records(settle=2), {os.getpid(): (sum(halves), sum(halves))}, OWN_NAME)
+    assert_counted(netwatch.records_after(), {os.getpid(): (sum(halves), sum(halves))}, OWN_NAME)
 
 
 def test_process_that_lives_for_milliseconds_is_counted(netwatch: NetwatchRun) -> None:
     """bash sends one datagram and exits at once (a Python child takes seconds under emulation)."""
     payload = "short-lived"
-    netwatch.take_records()  # older intervals: not this test's
+    netwatch.drain()  # older intervals: not this test's
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
         receiver.bind(("127.0.0.1", 0))
         receiver.settimeout(20)
@@ -162,14 +162,14 @@ def test_process_that_lives_for_milliseconds_is_counted(netwatch: NetwatchRun) -
         sender = subprocess.Popen(["bash", "-c", script, "bash", payload, port], text=True)
         assert stop_child(sender) == 0
         assert receiver.recv(4096) == payload.encode()
-    assert_counted(netwatch.take_records(settle=2), {sender.pid: (len(payload), 0)}, "bash")
+    assert_counted(netwatch.records_after(), {sender.pid: (len(payload), 0)}, "bash")
 
 
 def test_sendfile_is_counted(netwatch: NetwatchRun, tmp_path: Path) -> None:
     """sendfile() on TCP reaches tcp_sendpage before Linux 6.5, not tcp_sendmsg."""
-    netwatch.take_records()  # older intervals: not this test's
+    netwatch.drain()  # older intervals: not this test's
     server, client = server_and_client(tmp_path, "tcp", "4", 777_777, 10, client_mode="tcp-sendfile")
     assert stop_child(client) == 0
     assert stop_child(server) == 0
-    records = netwatch.take_records(settle=2)
+    records = netwatch.records_after()
     assert_counted(records, {client.pid: (777_777, 10), server.pid: (10, 777_777)})
