@@ -1,4 +1,4 @@
-"""Facts about a process the snapshots do not carry, read from /proc on demand (off the event loop)."""
+"""A process's cgroup and container, read from /proc on demand (off the event loop)."""
 
 from __future__ import annotations
 

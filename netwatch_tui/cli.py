@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--replay", metavar="FILE", help="play a file written by --format json (no root needed)"
     )
     parser.add_argument("--speed", type=_speed, default=1.0, help="replay speed factor (default 1)")
+    parser.add_argument(
+        "--demo", action="store_true", help="show made-up processes (labelled SYNTHETIC): try it without root"
+    )
     return parser
 
 
@@ -103,7 +107,11 @@ def _dispatch(argv: Sequence[str]) -> int:
         return run_doctor(build_doctor_parser().parse_args(argv[1:]).probe)
     options = build_parser().parse_args(argv)
     output_format = options.format or ("tui" if sys.stdout.isatty() else "json")
-    if options.replay:
+    if options.demo:
+        from netwatch_tui.synthetic import DEMO, HOSTILE, SyntheticSource
+
+        source = SyntheticSource(DEMO + HOSTILE, interval=options.interval)
+    elif options.replay:
         from netwatch_tui.replay import ReplaySource
 
         source = ReplaySource(options.replay, speed=options.speed)
@@ -133,3 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: still one line, unless asked for the traceback
+        if os.environ.get("NETWATCH_DEBUG"):
+            raise
+        print(
+            f"netwatch: internal error: {type(exc).__name__}: {exc} (NETWATCH_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
+        return 1

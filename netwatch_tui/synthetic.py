@@ -184,9 +184,3 @@ class SyntheticSource:
             tick += 1
             if self._realtime:
                 stop.wait(self._interval)
-
-
-if __name__ == "__main__":  # `python -m netwatch_tui.synthetic`: try the TUI without root or a probe
-    from netwatch_tui.app import run_tui
-
-    raise SystemExit(run_tui(SyntheticSource(DEMO + HOSTILE)))

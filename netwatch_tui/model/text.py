@@ -13,5 +13,8 @@ def decode_untrusted(raw: bytes | str) -> str:
     ``surrogateescape`` (as psutil and os return them).
     """
     if isinstance(raw, str):
-        raw = raw.encode("utf-8", "surrogateescape")
+        try:
+            raw = raw.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that no byte stands for: show its code point
+            return raw.encode("utf-8", "backslashreplace").decode("utf-8")
     return raw.decode("utf-8", "backslashreplace")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from netwatch_tui.model.snapshot import ByteCounts, ProcessStats, Snapshot, Traffic
+from netwatch_tui.model.text import decode_untrusted
 
 
 def _pair(record: dict[str, Any], prefix: str, suffix: str) -> Traffic:
@@ -23,9 +24,9 @@ def process_record(snapshot: Snapshot, process: ProcessStats, include_loopback: 
     total = process.totals(include_loopback)
     return {
         "pid": process.pid,
-        "name": process.name,
-        "cmdline": process.cmdline,
-        "user": process.user,
+        "name": decode_untrusted(process.name),
+        "cmdline": decode_untrusted(process.cmdline),
+        "user": decode_untrusted(process.user),
         "conns": process.conns,
         "tx_bytes": moved.tx,
         "rx_bytes": moved.rx,

@@ -18,7 +18,10 @@ class Printer(Protocol):
 
 
 class JsonPrinter:
-    """``--format json``: one JSON object per line per interval (NDJSON), flushed at once."""
+    """``--format json``: one JSON object per line per interval (NDJSON), flushed at once.
+
+    Plain ASCII: a name holding U+2028 or U+0085 would otherwise end a "line" for readers that
+    split on every Unicode line break (Python's str.splitlines does)."""
 
     def __init__(self, stream: TextIO, include_loopback: bool) -> None:
         self._stream = stream
@@ -26,7 +29,7 @@ class JsonPrinter:
 
     def write(self, snapshot: Snapshot) -> None:
         record = snapshot_record(snapshot, self._include_loopback)
-        self._stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
         self._stream.flush()
 
 

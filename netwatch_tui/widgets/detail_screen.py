@@ -12,12 +12,12 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from netwatch_tui.cgroups import CgroupInfo, read_cgroup
 from netwatch_tui.model.sanitize import clean
 from netwatch_tui.model.snapshot import Connection
 from netwatch_tui.model.table_rows import ProcessRow
 from netwatch_tui.model.units import format_bytes, format_rate
 from netwatch_tui.model.view import DisplayState
-from netwatch_tui.procinfo import CgroupInfo, read_cgroup
 from netwatch_tui.widgets.field_grid import FieldGrid
 from netwatch_tui.widgets.graph import Graph
 

@@ -67,3 +67,11 @@ def test_json_stays_valid_utf8_with_hostile_names() -> None:
     text.encode("utf-8")  # no lone surrogates
     record = json.loads(text)
     assert [p["name"] for p in record["processes"]] == HOSTILE
+
+
+def test_lone_surrogates_from_any_source_are_made_visible() -> None:
+    """A replay file or a test source can hold surrogates no byte stands for ("\\udc28")."""
+    stream = io.StringIO()
+    JsonPrinter(stream, include_loopback=True).write(snapshot(["/tmp/\udcc3\udc28run"]))
+    stream.getvalue().encode("utf-8")
+    assert json.loads(stream.getvalue())["processes"][0]["name"] == "/tmp/\\udcc3\\udc28run"

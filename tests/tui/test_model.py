@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from netwatch_tui.cgroups import parse_cgroup
 from netwatch_tui.model.cells import HistoryCell, history_cell, row_cells
 from netwatch_tui.model.columns import CELL_PADDING, SCROLLBAR, Col, layout, sort_key_of, sorted_columns
 from netwatch_tui.model.history import History
@@ -17,7 +18,6 @@ from netwatch_tui.model.sparkline import bars, spark
 from netwatch_tui.model.status import host_line, info_line
 from netwatch_tui.model.table_rows import RowBook
 from netwatch_tui.model.view import DisplayState, ViewOptions, matches, visible_rows
-from netwatch_tui.procinfo import parse_cgroup
 from netwatch_tui.synthetic import DEMO, HOSTILE, SyntheticSource
 
 
