@@ -3,6 +3,7 @@
 #
 #   sudo ./dev.sh run [netwatch arguments]   set up, then start netwatch
 #   sudo ./dev.sh test [pytest arguments]    set up, then lint and run the whole test suite
+#   sudo ./dev.sh test-kernels               the kprobe backend's end-to-end tests on Debian's 6.1 kernel (qemu)
 #   sudo ./dev.sh bench                      set up, then run every benchmark into bench/RESULTS.md
 #   sudo ./dev.sh setup                      set up only (idempotent)
 #
@@ -111,11 +112,12 @@ case "$command" in
     "$venv/bin/ruff" format --check .
     exec "$venv/bin/pytest" "$@"
     ;;
+  test-kernels) exec "$here/tests/vm/run-kernel-matrix.sh" "$@" ;;
   bench)
     setup
     apt_install iperf3 nethogs
     cd "$here"
     exec "$venv/bin/python" -m bench.run_all "$@"
     ;;
-  *) die "unknown command '$command' (use: run, test, bench, setup)" ;;
+  *) die "unknown command '$command' (use: run, test, test-kernels, bench, setup)" ;;
 esac

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 from netwatch_tui import __version__
 from netwatch_tui.errors import NetwatchError
@@ -22,34 +22,30 @@ class OneLineParser(argparse.ArgumentParser):
         raise NetwatchError(f"{message} (see `{self.prog} --help`)", exit_code=2)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0.05 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text} is out of range (0.05 to 3600 seconds)")
-    return value
+def _bounded(
+    convert: Callable[[str], float], what: str, low: float, high: float | None = None, unit: str = ""
+) -> Callable[[str], float]:
+    """An argparse type: ``convert``, then ``low`` <= value (<= ``high``), each failure one sentence."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value != value or value < low:  # value != value: NaN
+            if high is None:
+                raise argparse.ArgumentTypeError(f"{text} must be at least {low}")
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({low:g} to {high:g}{unit})")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({low:g} to {high:g}{unit})")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
-
-
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.01 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"{text} is out of range (0.01 to 1000)")
-    return value
+_seconds = _bounded(float, "a number of seconds", 0.05, 3600, " seconds")
+_positive_int = _bounded(int, "a whole number", 1)
+_speed = _bounded(float, "a number", 0.01, 1000)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the default otherwise) or csv (PID, COMMAND, CONNS, TX_SEC, RX_SEC)",
     )
     parser.add_argument(
-        "--interval", type=_positive_float, default=1.0, help="seconds between snapshots (default 1)"
+        "--interval", type=_seconds, default=1.0, help="seconds between snapshots (default 1)"
     )
     parser.add_argument("--count", type=_positive_int, help="stop after this many intervals (json/csv)")
     parser.add_argument(

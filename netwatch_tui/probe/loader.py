@@ -17,7 +17,7 @@ from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe import environment
 from netwatch_tui.probe.backends import Backend
 from netwatch_tui.probe.btf import BtfError, KernelTypes
-from netwatch_tui.probe.maps import MAP_SIZES
+from netwatch_tui.probe.maps import map_sizes
 
 BPF_DIR = Path(__file__).parent / "bpf"
 # BCC rewrites map calls and generates tracepoint argument structs only in the text it is given,
@@ -47,7 +47,7 @@ def compile_flags() -> list[str]:
         }
     except BtfError as exc:
         raise NetwatchError(f"cannot read socket layout from the kernel's BTF: {exc}") from exc
-    flags = [f"-D{name}={value}" for name, value in MAP_SIZES.items()]
+    flags = [f"-D{name}={value}" for name, value in map_sizes().items()]
     flags += [f"-D{name}={value}" for name, value in offsets.items()]
     tracefs = environment.tracefs_root()
     exit_format = tracefs / "events/sched/sched_process_exit/format" if tracefs else None
@@ -87,9 +87,10 @@ def compile_program(backend: Backend, attach: bool = True) -> Any:
 
     parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
     text = "\n".join((BPF_DIR / name).read_text() for name in parts)
+    flags = compile_flags()
     with _stderr_captured() as captured:
         try:
-            program = BPF(text=text.encode(), cflags=compile_flags())
+            program = BPF(text=text.encode(), cflags=flags)
         except Exception as exc:
             raise NetwatchError(
                 f"BCC could not compile {backend.source_file}: {_first_error_line(captured, exc)}"

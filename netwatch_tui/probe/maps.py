@@ -12,13 +12,18 @@
 - ``socks`` (LRU hash, SOCK_ENTRIES): per-socket bytes and addresses for the detail view. LRU:
   when full, the least recently used socket's entry is evicted; per-process totals do not depend
   on it. Entry size about 100 bytes, so 65,536 entries cost about 6.5 MB of kernel memory.
+
+Each size can be changed with an environment variable of the same name prefixed ``NETWATCH_``
+(``NETWATCH_PROC_ENTRIES=65536``), for machines with more processes than these hold.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ipaddress
+import os
 
+from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters, SocketCounters
 from netwatch_tui.model.snapshot import ByteCounts, Traffic
 from netwatch_tui.model.text import decode_untrusted
@@ -26,8 +31,19 @@ from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all
 from netwatch_tui.probe.handover import AttachedProbe
 from netwatch_tui.probe.layout import ExitedKey, ProcValue, SockValue
 
-MAP_SIZES = {"PROC_ENTRIES": 16384, "EXITED_ENTRIES": 16384, "SOCK_ENTRIES": 65536}
+DEFAULT_MAP_SIZES = {"PROC_ENTRIES": 16384, "EXITED_ENTRIES": 16384, "SOCK_ENTRIES": 65536}
 AF_INET6 = 10
+
+
+def map_sizes() -> dict[str, int]:
+    """The map sizes to compile with: the defaults, or NETWATCH_<NAME> from the environment."""
+    sizes = {}
+    for name, default in DEFAULT_MAP_SIZES.items():
+        text = os.environ.get(f"NETWATCH_{name}", str(default))
+        if not text.isdigit() or not 1 <= int(text) <= 1 << 24:
+            raise NetwatchError(f"NETWATCH_{name}={text!r}: give a number of entries from 1 to {1 << 24}")
+        sizes[name] = int(text)
+    return sizes
 
 
 class ProbeMaps:
@@ -65,13 +81,11 @@ class ProbeMaps:
         ]
 
     def dropped_updates(self) -> int:
-        """Updates lost because a map was full (see the table above)."""
-        total = 0
-        for index in range(2):
-            counter = ctypes.c_uint64()
-            if lookup(self._fds["drops"], ctypes.c_uint32(index), counter):
-                total += counter.value
-        return total
+        """Sends and receives not counted since the start because ``procs`` was full (drops[0]).
+
+        drops[1], exits that could not be moved to ``exited``, loses no byte (see above)."""
+        counter = ctypes.c_uint64()
+        return counter.value if lookup(self._fds["drops"], ctypes.c_uint32(0), counter) else 0
 
     def close(self) -> None:
         """Close every descriptor: the kernel detaches the probe."""

@@ -9,16 +9,20 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psutil
 import pytest
 
 from tests.markers import requires_bpf
-from tests.netwatch_run import NetwatchRun, stop_child, totals_by_pid, traffic_child, wait_for_file
+from tests.netwatch_run import NetwatchRun, stop_child, traffic_child, wait_for_file
+from tests.transfers import (
+    OWN_NAME,
+    SHORT_LIVED_TRANSFERS,
+    assert_counted,
+    server_and_client,
+    tcp_peek_then_read,
+)
 
 pytestmark = requires_bpf
-OWN_NAME = psutil.Process().name()
 INTERVAL = "0.3"
 
 
@@ -31,39 +35,7 @@ def netwatch() -> Iterator[NetwatchRun]:
     assert status == 0, errors
 
 
-def server_and_client(
-    tmp_path: Path, kind: str, family: str, up: int, down: int, client_mode: str | None = None
-) -> tuple[subprocess.Popen[str], subprocess.Popen[str]]:
-    portfile = tmp_path / f"{kind}{family}.port"
-    server = traffic_child(f"{kind}-server", family, str(portfile), str(up), str(down))
-    port = wait_for_file(portfile)
-    client = traffic_child(client_mode or f"{kind}-client", family, port, str(up), str(down))
-    return server, client
-
-
-def assert_counted(
-    records: list[dict[str, Any]], expected: dict[int, tuple[int, int]], name: str = "python"
-) -> None:
-    """Each pid's bytes over ``records`` are exactly ``expected``, under a name starting with ``name``."""
-    totals = totals_by_pid(records)
-    for pid, counts in expected.items():
-        assert totals.get(pid) == counts, f"pid {pid}: counted (tx, rx) {totals.get(pid)}, moved {counts}"
-    for record in records:
-        for process in record["processes"]:
-            if process["pid"] in expected:
-                assert process["name"].startswith(name), process
-                assert process["user"] == "root"
-
-
-@pytest.mark.parametrize(
-    ("kind", "family", "up", "down"),
-    [
-        ("tcp", "4", 1_000_000, 123_457),
-        ("tcp", "6", 654_321, 1_000_001),
-        ("udp", "4", 50_000, 20_001),
-        ("udp", "6", 30_001, 45_000),
-    ],
-)
+@pytest.mark.parametrize(("kind", "family", "up", "down"), SHORT_LIVED_TRANSFERS)
 def test_short_lived_transfers_are_exact(
     netwatch: NetwatchRun, tmp_path: Path, kind: str, family: str, up: int, down: int
 ) -> None:
@@ -119,19 +91,7 @@ def test_connection_opened_before_netwatch_started(tmp_path: Path) -> None:
 
 def test_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
     before = netwatch.drain()
-    with (
-        socket.create_server(("127.0.0.1", 0)) as server,
-        socket.create_connection(server.getsockname()) as client,
-    ):
-        accepted, _ = server.accept()
-        with accepted:
-            client.sendall(b"p" * 5000)
-            peeked = 0
-            while peeked < 5000:
-                peeked = len(accepted.recv(5000, socket.MSG_PEEK))
-            received = 0
-            while received < 5000:
-                received += len(accepted.recv(5000))
+    tcp_peek_then_read(5000)
     assert_counted(before + netwatch.records_after(), {os.getpid(): (5000, 5000)}, OWN_NAME)
 
 

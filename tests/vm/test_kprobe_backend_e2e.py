@@ -23,7 +23,13 @@ from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe.backends import KPROBES, choose_backend
 from tests.markers import bpf_unavailable_reason
 from tests.netwatch_run import ROOT, NetwatchRun, netwatch_command, stop_child
-from tests.probe.test_exact_bytes import OWN_NAME, assert_counted, server_and_client
+from tests.transfers import (
+    OWN_NAME,
+    SHORT_LIVED_TRANSFERS,
+    assert_counted,
+    server_and_client,
+    tcp_peek_then_read,
+)
 
 GUEST_ONLY = "runs inside the Debian 6.1 VM via tests/vm/run-kernel-matrix.sh"
 # A BCC compile takes about a minute under emulation, several on a busy host.
@@ -66,15 +72,7 @@ def test_doctor_passes_with_the_kprobes_backend() -> None:
     assert "ok    calibration" in doctor.stdout
 
 
-@pytest.mark.parametrize(
-    ("kind", "family", "up", "down"),
-    [
-        ("tcp", "4", 1_000_000, 123_457),
-        ("tcp", "6", 654_321, 1_000_001),
-        ("udp", "4", 50_000, 20_001),
-        ("udp", "6", 30_001, 45_000),
-    ],
-)
+@pytest.mark.parametrize(("kind", "family", "up", "down"), SHORT_LIVED_TRANSFERS)
 def test_short_lived_transfers_are_exact(
     netwatch: NetwatchRun, tmp_path: Path, kind: str, family: str, up: int, down: int
 ) -> None:
@@ -95,19 +93,7 @@ def test_short_lived_transfers_are_exact(
 def test_tcp_msg_peek_reads_are_not_counted(netwatch: NetwatchRun) -> None:
     """tcp_cleanup_rbuf also runs for MSG_PEEK reads; the tcp_recvmsg entry probe marks them."""
     netwatch.drain()  # older intervals: not this test's
-    with (
-        socket.create_server(("127.0.0.1", 0)) as server,
-        socket.create_connection(server.getsockname()) as client,
-    ):
-        accepted, _ = server.accept()
-        with accepted:
-            client.sendall(b"p" * 5000)
-            peeked = 0
-            while peeked < 5000:
-                peeked = len(accepted.recv(5000, socket.MSG_PEEK))
-            received = 0
-            while received < 5000:
-                received += len(accepted.recv(5000))
+    tcp_peek_then_read(5000)
     assert_counted(netwatch.records_after(), {os.getpid(): (5000, 5000)}, OWN_NAME)
 
 
