@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 from netwatch_tui.model.counters import SocketCounters
-from netwatch_tui.model.snapshot import ZERO, Connection
+from netwatch_tui.model.snapshot import ZERO, Connection, Traffic
+
+SocketKey = tuple[int, tuple[str, int], tuple[str, int]]
 
 _TABLES = {
     "tcp": ("TCP", 6),
@@ -149,9 +152,8 @@ class ConnectionTables:
         """Connections of ``pid``: its inet sockets except TCP listeners."""
         return sum(1 for row in self._by_pid.get(pid, ()) if not row.is_listener)
 
-    def connections(self, pid: int, sockets: list[SocketCounters]) -> tuple[Connection, ...]:
-        """``pid``'s sockets with the bytes the probe counted on each (matched by addresses)."""
-        traffic = {(s.protocol, s.local, s.remote): s.traffic for s in sockets}
+    def connections(self, pid: int, traffic: Mapping[SocketKey, Traffic]) -> tuple[Connection, ...]:
+        """``pid``'s sockets with the bytes the probe counted on each (``traffic_by_socket``)."""
         return tuple(
             Connection(
                 protocol=row.protocol,
@@ -162,6 +164,11 @@ class ConnectionTables:
             )
             for row in sorted(self._by_pid.get(pid, ()), key=lambda r: (r.protocol, r.local, r.remote))
         )
+
+
+def traffic_by_socket(sockets: list[SocketCounters]) -> dict[SocketKey, Traffic]:
+    """The probe's per-socket bytes by (protocol number, local, remote), to match /proc's rows."""
+    return {(s.protocol, s.local, s.remote): s.traffic for s in sockets}
 
 
 def format_endpoint(endpoint: tuple[str, int]) -> str:

@@ -120,13 +120,6 @@ class Snapshot:
         """Processes that moved bytes during this interval."""
         return tuple(p for p in self.processes if p.bytes(include_loopback))
 
-    def host_bytes(self, include_loopback: bool = True) -> Traffic:
-        """All processes' bytes of this interval, added up."""
-        total = ZERO
-        for process in self.processes:
-            total = total + process.bytes(include_loopback)
-        return total
-
     def rate(self, byte_count: int) -> float:
         """Bytes per second over this snapshot's interval."""
         return byte_count / self.interval if self.interval > 0 else 0.0

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Collection
 
-from netwatch_tui.connections import ConnectionTables
+from netwatch_tui.connections import ConnectionTables, traffic_by_socket
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
@@ -146,8 +146,8 @@ class ProbeSource:
     ) -> dict[int, tuple[Connection, ...]]:
         if tables is None or not watched:
             return {}
-        sockets = maps.sockets()
-        return {pid: tables.connections(pid, sockets) for pid in watched}
+        traffic = traffic_by_socket(maps.sockets())
+        return {pid: tables.connections(pid, traffic) for pid in watched}
 
 
 def _stats(delta: ProcessDelta, info: ProcessInfo | None, conns: int, alive: bool) -> ProcessStats:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import socket
 
-from netwatch_tui.connections import ConnectionTables, parse_table, socket_inodes
+from netwatch_tui.connections import ConnectionTables, parse_table, socket_inodes, traffic_by_socket
 from netwatch_tui.model.counters import SocketCounters
 from netwatch_tui.model.snapshot import Traffic
 
@@ -45,7 +45,7 @@ def test_counts_and_lists_this_process_sockets() -> None:
             assert tables.count(os.getpid()) == 3  # the listener is not a connection
             local = client.getsockname()
             counted = SocketCounters(2, 6, local, server.getsockname(), Traffic(5, 6), True)
-            connections = tables.connections(os.getpid(), [counted])
+            connections = tables.connections(os.getpid(), traffic_by_socket([counted]))
             states = sorted(c.state for c in connections)
             assert states == ["-", "ESTABLISHED", "ESTABLISHED", "LISTEN"]
             mine = [c for c in connections if c.local == f"127.0.0.1:{local[1]}"]
