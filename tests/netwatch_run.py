@@ -18,16 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 TRAFFIC_CHILD = Path(__file__).resolve().parent / "traffic_child.py"
 
 
-def netwatch_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "netwatch_tui", *args]
+def netwatch_command(*args: str, module: str = "netwatch_tui") -> list[str]:
+    """The command line; ``module`` may name a wrapper under tests/ that runs the same CLI."""
+    return [sys.executable, "-m", module, *args]
 
 
 class NetwatchRun:
     """A running ``netwatch`` whose stdout lines are collected by a reader thread."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, module: str = "netwatch_tui") -> None:
         self.process = subprocess.Popen(
-            netwatch_command(*args),
+            netwatch_command(*args, module=module),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.bpf_programs import loaded_program_ids, program_ids_held_by
 from tests.markers import requires_bpf
 from tests.netwatch_run import (
     ROOT,
@@ -27,27 +27,6 @@ CONTRACT_KEYS = {
     "pid", "name", "cmdline", "user", "conns", "tx_bytes", "rx_bytes",
     "tx_rate", "rx_rate", "tx_total", "rx_total",
 }  # fmt: skip
-
-
-def loaded_program_ids() -> set[int]:
-    if shutil.which("bpftool") is None:
-        pytest.fail("bpftool is missing: ./dev.sh setup installs it")
-    listing = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, check=True).stdout
-    return {program["id"] for program in json.loads(listing)}
-
-
-def program_ids_held_by(pid: int) -> set[int]:
-    """The BPF programs a process holds open, from its fds' fdinfo."""
-    held = set()
-    for fdinfo in Path(f"/proc/{pid}/fdinfo").iterdir():
-        try:
-            text = fdinfo.read_text()
-        except OSError:
-            continue
-        match = re.search(r"^prog_id:\s+(\d+)", text, re.MULTILINE)
-        if match:
-            held.add(int(match.group(1)))
-    return held
 
 
 def transfer(tmp_path: Path, up: int, down: int) -> tuple[int, int]:

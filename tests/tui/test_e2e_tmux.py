@@ -1,10 +1,12 @@
 """End to end in a real terminal: tmux runs ``netwatch`` on the live probe, a child moves bytes over
-loopback, the screen shows its pid with a rate, and ``/pid`` + ``k`` + Enter ends it."""
+loopback, the screen shows its pid with a rate, and ``/pid`` + ``k`` + Enter ends it. Also: a closed
+terminal ends netwatch, and an error in the probe worker ends it with the terminal restored."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -16,13 +18,32 @@ from typing import Callable
 import psutil
 import pytest
 
+from tests.bpf_programs import loaded_program_ids, program_ids_held_by
+from tests.failing_netwatch import FAILURE
 from tests.markers import requires_bpf, requires_root, requires_tmux
+from tests.netwatch_run import ROOT, netwatch_command
 
 pytestmark = [requires_root, requires_bpf, requires_tmux]
 
 NETWATCH = Path(sys.executable).with_name("netwatch")
 CHILD = Path(__file__).with_name("loopback_traffic.py")
 RATE = re.compile(r"(\d+(?:\.\d+)?) (?:[KMGTP]i)?B/s")
+# Terminal modes a full-screen app changes, as tmux reports them for a pane nothing has touched.
+UNTOUCHED_MODES = {
+    "alternate_on": "0",
+    "cursor_flag": "1",
+    "wrap_flag": "1",
+    "insert_flag": "0",
+    "origin_flag": "0",
+    "keypad_flag": "0",
+    "keypad_cursor_flag": "0",
+    "mouse_standard_flag": "0",
+    "mouse_button_flag": "0",
+    "mouse_any_flag": "0",
+    "mouse_all_flag": "0",
+    "mouse_sgr_flag": "0",
+    "mouse_utf8_flag": "0",
+}
 
 
 class Terminal:
@@ -53,6 +74,17 @@ class Terminal:
                 return screen
             time.sleep(0.2)
         raise AssertionError(f"the screen never showed what was expected; last screen:\n{self.screen()}")
+
+    def modes(self) -> dict[str, str]:
+        """The pane's terminal modes named in UNTOUCHED_MODES (alternate screen, cursor, mouse...)."""
+        names = list(UNTOUCHED_MODES)
+        result = subprocess.run(
+            ["tmux", "display-message", "-p", "-t", self.name, " ".join(f"#{{{name}}}" for name in names)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return dict(zip(names, result.stdout.split()))
 
     def processes(self) -> list[psutil.Process]:
         """What runs in the pane: its shell and everything below it."""
@@ -122,3 +154,51 @@ def test_closing_the_terminal_ends_netwatch(terminal: Terminal) -> None:
     terminal.close()
     _, alive = psutil.wait_procs(running, timeout=10)
     assert not alive, f"still running after the terminal closed: {alive}"
+
+
+@pytest.fixture
+def failing_terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    """netwatch in tmux with a bug planted in its probe worker, set off by creating the returned path.
+
+    The pane keeps the terminal settings (``stty -g``) from before and after netwatch in tmp_path,
+    then reads one typed line and echoes it: proof that a user could go on typing at the prompt.
+    """
+    trigger = tmp_path / "fail now"
+    netwatch = netwatch_command(str(trigger), "--interval", "0.5", module="tests.failing_netwatch")
+    before, after = (shlex.quote(str(tmp_path / f"stty.{when}")) for when in ("before", "after"))
+    command = (
+        f"cd {shlex.quote(str(ROOT))} && stty -g > {before}; {shlex.join(netwatch)}; "
+        f"status=$?; stty -g > {after}; echo netwatch exited $status; "
+        'read -r line; echo "read: $line"; sleep 30'
+    )
+    session = Terminal(f"netwatch-e2e-failure-{os.getpid()}", command)
+    yield session, trigger
+    session.close()
+
+
+def test_worker_exception_ends_the_tui_and_restores_the_terminal(
+    failing_terminal: tuple[Terminal, Path], tmp_path: Path
+) -> None:
+    terminal, trigger = failing_terminal
+    terminal.wait_for(lambda s: "tracepoints" in s or "kprobes" in s, timeout=60)  # a snapshot is shown
+    [netwatch] = [p for p in terminal.processes() if "tests.failing_netwatch" in p.cmdline()]
+    ours = program_ids_held_by(netwatch.pid)
+    assert len(ours) == 5 and ours <= loaded_program_ids()
+    running_modes = terminal.modes()
+    assert running_modes["alternate_on"] == "1" and running_modes != UNTOUCHED_MODES
+    trigger.touch()
+    screen = terminal.wait_for(lambda s: "netwatch exited" in s, timeout=20)
+    # Back on the normal screen, where only netwatch's one line and the shell's words are left.
+    said = [
+        f"netwatch: the probe failed: RuntimeError: {FAILURE}",
+        "netwatch exited 1",
+    ]
+    assert [line for line in screen.splitlines() if line.strip()] == said
+    assert not psutil.pid_exists(netwatch.pid)
+    assert not ours & loaded_program_ids(), "a program outlived netwatch"
+    assert terminal.modes() == UNTOUCHED_MODES
+    assert (tmp_path / "stty.after").read_text() == (tmp_path / "stty.before").read_text()
+    terminal.keys("typed after netwatch", "Enter")  # echoed as typed, and read as one line
+    screen = terminal.wait_for(lambda s: "read: " in s, timeout=10)
+    typed = ["typed after netwatch", "read: typed after netwatch"]
+    assert [line for line in screen.splitlines() if line.strip()] == said + typed
