@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -89,26 +89,27 @@ def _endpoint(field: str) -> tuple[str, int]:
     return _address(address), int(port, 16)
 
 
-def parse_table(text: str, table: str) -> dict[int, SocketRow]:
-    """The rows of one /proc/net/<table> file, by socket inode."""
+def parse_table(text: str, table: str, wanted: Container[int] | None = None) -> dict[int, SocketRow]:
+    """The rows of one /proc/net/<table> file, by socket inode; only the ``wanted`` ones if given
+    (a namespace can hold thousands of sockets, a few processes' fds only some of them)."""
     protocol, number = _TABLES[table]
     rows = {}
     for line in text.splitlines()[1:]:
-        fields = line.split()
+        fields = line.split(maxsplit=10)
         if len(fields) < 10:
             continue
         inode = int(fields[9])
-        if inode:
+        if inode and (wanted is None or inode in wanted):
             rows[inode] = SocketRow(protocol, number, fields[1], fields[2], int(fields[3], 16))
     return rows
 
 
-def _namespace_table(pid: int) -> dict[int, SocketRow]:
+def _namespace_table(pid: int, wanted: Container[int]) -> dict[int, SocketRow]:
     rows: dict[int, SocketRow] = {}
     for table in _TABLES:
         try:
             with open(f"/proc/{pid}/net/{table}") as handle:
-                rows.update(parse_table(handle.read(), table))
+                rows.update(parse_table(handle.read(), table, wanted))
         except OSError:
             continue
     return rows
@@ -136,17 +137,20 @@ class ConnectionTables:
     """The inet sockets of a set of processes, read once per interval."""
 
     def __init__(self, pids: list[int]) -> None:
-        self._by_pid: dict[int, list[SocketRow]] = {}
-        tables: dict[str, dict[int, SocketRow]] = {}
+        inodes: dict[int, set[int]] = {}
+        pids_by_namespace: dict[str, list[int]] = {}
         for pid in pids:
             try:
                 namespace = os.readlink(f"/proc/{pid}/ns/net")
             except OSError:
                 continue
-            if namespace not in tables:
-                tables[namespace] = _namespace_table(pid)
-            table = tables[namespace]
-            self._by_pid[pid] = [table[inode] for inode in socket_inodes(pid) if inode in table]
+            inodes[pid] = socket_inodes(pid)
+            pids_by_namespace.setdefault(namespace, []).append(pid)
+        self._by_pid: dict[int, list[SocketRow]] = {}
+        for members in pids_by_namespace.values():
+            table = _namespace_table(members[0], set().union(*(inodes[pid] for pid in members)))
+            for pid in members:
+                self._by_pid[pid] = [table[inode] for inode in inodes[pid] if inode in table]
 
     def count(self, pid: int) -> int:
         """Connections of ``pid``: its inet sockets except TCP listeners."""

@@ -7,8 +7,9 @@
   machine we know.
 - ``exited`` (hash, EXITED_ENTRIES): processes that exited since the last read; emptied every
   interval. If it is full (more exits per interval than it holds), the exiting process's entry
-  stays in ``procs`` and user space reports it when it sees the pid gone (``drops[1]`` counts it);
-  no byte is lost, but a pid reused within that interval would share the entry.
+  stays in ``procs`` and ``drops[1]`` counts it: user space then checks every process against
+  /proc at once and reports the gone ones; no byte is lost, but a pid reused within that interval
+  would share the entry.
 - ``socks`` (LRU hash, SOCK_ENTRIES): per-socket bytes and addresses for the detail view. LRU:
   when full, the least recently used socket's entry is evicted; per-process totals do not depend
   on it. Entry size about 100 bytes, so 65,536 entries cost about 6.5 MB of kernel memory.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import ipaddress
 import os
+from typing import NamedTuple
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters, SocketCounters
@@ -33,6 +35,14 @@ from netwatch_tui.probe.layout import ExitedKey, ProcValue, SockValue
 
 DEFAULT_MAP_SIZES = {"PROC_ENTRIES": 16384, "EXITED_ENTRIES": 16384, "SOCK_ENTRIES": 65536}
 AF_INET6 = 10
+
+
+class Drops(NamedTuple):
+    """Sends and receives not counted because ``procs`` was full (drops[0]), and exits that could
+    not be moved to ``exited`` (drops[1]: no byte is lost, but the process must be seen gone)."""
+
+    updates: int
+    exits: int
 
 
 def map_sizes() -> dict[str, int]:
@@ -80,12 +90,12 @@ class ProbeMaps:
             for _, v in read_all(self._fds["socks"], ctypes.c_uint64, SockValue)
         ]
 
-    def dropped_updates(self) -> int:
-        """Sends and receives not counted since the start because ``procs`` was full (drops[0]).
-
-        drops[1], exits that could not be moved to ``exited``, loses no byte (see above)."""
-        counter = ctypes.c_uint64()
-        return counter.value if lookup(self._fds["drops"], ctypes.c_uint32(0), counter) else 0
+    def drops(self) -> Drops:
+        """What the kernel side could not record since the start (the ``drops`` map, see above)."""
+        counters = [ctypes.c_uint64(), ctypes.c_uint64()]
+        for index, counter in enumerate(counters):
+            lookup(self._fds["drops"], ctypes.c_uint32(index), counter)
+        return Drops(updates=counters[0].value, exits=counters[1].value)
 
     def close(self) -> None:
         """Close every descriptor: the kernel detaches the probe."""

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Collection
 
+from netwatch_tui.connection_counter import ConnectionCounter
 from netwatch_tui.connections import ConnectionTables, traffic_by_socket
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
@@ -19,16 +20,17 @@ from netwatch_tui.probe.maps import ProbeMaps
 from netwatch_tui.process_info import ProcessInfo, ProcessInfoCache, user_name
 from netwatch_tui.source import Deliver
 
-# How often each process's liveness and connection count are re-read from /proc: reading every
-# process's fds every second costs several percent of a core with a thousand busy processes.
-REFRESH_SECONDS = 3.0
+# How often each process is checked against /proc for having gone unseen by the kernel's exit hook
+# (which records every exit unless the ``exited`` map was full: then everyone is checked at once).
+# One read of /proc/<pid>/stat per process: a thousand of them take about 15 ms.
+VERIFY_SECONDS = 30.0
 
 
 class ProbeSource:
     """Counts every process's bytes in the kernel and delivers a Snapshot every ``interval`` seconds.
 
-    ``pids``, when given, limits the snapshots to those processes. A process's ``conns`` is at most
-    REFRESH_SECONDS old (exact for the processes whose connections are watched).
+    ``pids``, when given, limits the snapshots to those processes. How fresh a process's ``conns``
+    is: see connection_counter.py (exact for the processes whose connections are watched).
     """
 
     def __init__(self, backend: str = "auto", interval: float = 1.0, pids: Collection[int] = ()) -> None:
@@ -40,9 +42,9 @@ class ProbeSource:
         self._accountant = Accountant()
         self._info = ProcessInfoCache()
         self._known: dict[tuple[int, int], ProcessInfo] = {}
-        self._verify = StaggeredSchedule(REFRESH_SECONDS)
-        self._conns: dict[int, int] = {}
-        self._next_recount = 0.0
+        self._verify = StaggeredSchedule(VERIFY_SECONDS)
+        self._exits_unrecorded = 0
+        self._conns = ConnectionCounter()
 
     def watch_connections(self, pids: frozenset[int]) -> None:
         self._watched = frozenset(pids)  # one reference swap: safe across threads
@@ -79,12 +81,15 @@ class ProbeSource:
         if self.pids:
             deltas = [d for d in deltas if d.reading.tgid in self.pids]
         now = time.monotonic()
+        drops = maps.drops()
+        verify_all = drops.exits > self._exits_unrecorded  # someone may be gone unrecorded
+        self._exits_unrecorded = drops.exits
         known: dict[tuple[int, int], ProcessInfo] = {}
         described: list[tuple[ProcessDelta, ProcessInfo | None, bool]] = []
         gone: list[ProcessCounters] = []
         for delta in deltas:
             reading = delta.reading
-            info = None if reading.exited else self._describe(reading, now)
+            info = None if reading.exited else self._describe(reading, now, verify_all)
             if info is not None:
                 known[reading.identity] = info
                 described.append((delta, info, True))
@@ -99,46 +104,30 @@ class ProbeSource:
         if gone:  # their last bytes are in this snapshot; free their kernel entries
             maps.forget_processes([r.tgid for r in gone])
         watched = self._watched
-        tables = self._count_connections(alive_pids, watched, now)
+        tables = self._conns.update(alive_pids, watched, now)
         return Snapshot(
             time=time.time(),
             interval=elapsed,
             backend=self.description,
             processes=tuple(
-                _stats(delta, info, self._conns.get(delta.reading.tgid, 0) if alive else 0, alive)
+                _stats(delta, info, self._conns.count(delta.reading.tgid) if alive else 0, alive)
                 for delta, info, alive in described
             ),
-            dropped_updates=maps.dropped_updates(),
+            dropped_updates=drops.updates,
             connections=self._connections(maps, tables, watched),
         )
 
-    def _describe(self, reading: ProcessCounters, now: float) -> ProcessInfo | None:
-        """The process's details; asked of /proc on first sight and then every REFRESH_SECONDS.
+    def _describe(self, reading: ProcessCounters, now: float, verify: bool) -> ProcessInfo | None:
+        """The process's details; asked of /proc on first sight, then every VERIFY_SECONDS and when
+        ``verify`` says so.
 
         In between, the kernel's exit hook is what says a process is gone (it moves the entry to
-        the exited map); the periodic check catches exits that hook could not record.
+        the exited map); the checks catch exits that hook could not record.
         """
         known = self._known.get(reading.identity)
-        if known is not None and not self._verify.due(reading.identity, now):
+        if known is not None and not self._verify.due(reading.identity, now) and not verify:
             return known
         return self._info.lookup(reading.tgid, reading.first_ns)
-
-    def _count_connections(
-        self, alive: set[int], watched: frozenset[int], now: float
-    ) -> ConnectionTables | None:
-        """Count new processes' connections at once, everyone's every REFRESH_SECONDS, together:
-        reading the namespaces' socket tables is the expensive part, so it is done once for all."""
-        self._conns = {pid: count for pid, count in self._conns.items() if pid in alive}
-        due = alive - self._conns.keys()
-        if now >= self._next_recount:
-            due = alive
-            self._next_recount = now + REFRESH_SECONDS
-        if not due and not watched:
-            return None
-        tables = ConnectionTables(sorted(due | watched))
-        for pid in due:
-            self._conns[pid] = tables.count(pid)
-        return tables
 
     @staticmethod
     def _connections(

@@ -25,12 +25,17 @@ b.send(b"x" * 3000); a.recv(4096)
 """
 
 
-def test_a_full_process_map_is_reported() -> None:
-    os.environ["NETWATCH_PROC_ENTRIES"] = str(ENTRIES)
+def _run_with_map_size(name: str, entries: int) -> NetwatchRun:
+    """netwatch --format json with one of its maps sized by NETWATCH_<name>."""
+    os.environ[f"NETWATCH_{name}"] = str(entries)
     try:
-        run = NetwatchRun("--format", "json", "--interval", "0.3")
+        return NetwatchRun("--format", "json", "--interval", "0.3")
     finally:
-        del os.environ["NETWATCH_PROC_ENTRIES"]
+        del os.environ[f"NETWATCH_{name}"]
+
+
+def test_a_full_process_map_is_reported() -> None:
+    run = _run_with_map_size("PROC_ENTRIES", ENTRIES)
     try:
         run.next_record(timeout=60)
         # Long-lived senders: their entries stay until they exit, so the map fills up.
@@ -54,3 +59,36 @@ def test_a_full_process_map_is_reported() -> None:
     counted = [pid for pid in (sender.pid for sender in senders) if pid in totals]
     assert 0 < len(counted) <= ENTRIES
     assert all(totals[pid] == (3000, 3000) for pid in counted)  # those that fit are still exact
+
+
+def test_exits_the_kernel_could_not_record_are_found_at_once() -> None:
+    """With room for one exit per interval, the others stay in the process map: user space must
+    notice (drops[1] grows) and check everyone then, not at its slow periodic check."""
+    run = _run_with_map_size("EXITED_ENTRIES", 1)
+    try:
+        run.next_record(timeout=60)
+        exit_at = time.time() + 1.5  # seen alive for several intervals first, then all exit together
+        wait = f"import time; time.sleep(max(0, {exit_at} - time.time()))"
+        senders = [
+            subprocess.Popen([sys.executable, "-c", _SENDER + wait], cwd=ROOT) for _ in range(SENDERS // 4)
+        ]
+        for sender in senders:
+            sender.wait(timeout=30)
+        exited = time.monotonic()
+        gone: dict[int, float] = {}
+        records = []
+        while len(gone) < len(senders) and time.monotonic() < exited + 5:
+            record = run.next_record()
+            records.append(record)
+            for process in record["processes"]:
+                if not process["alive"]:
+                    gone.setdefault(process["pid"], time.monotonic() - exited)
+        records += run.records_after()
+    finally:
+        status, errors = run.stop()
+    assert (status, errors) == (0, "")
+    pids = [sender.pid for sender in senders]
+    assert all(pid in gone for pid in pids), "every exited sender is reported gone"
+    assert max(gone[pid] for pid in pids) < 2.0, "found gone at once, not at the 30 s check"
+    totals = totals_by_pid(records)
+    assert all(totals[pid] == (3000, 3000) for pid in pids)
