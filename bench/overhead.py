@@ -125,7 +125,10 @@ def _program_stats(pid: int) -> dict[str, tuple[int, int]]:
     }
     stats = {}
     for fdinfo in Path(f"/proc/{pid}/fdinfo").iterdir():
-        text = fdinfo.read_text()
+        try:
+            text = fdinfo.read_text()
+        except FileNotFoundError:  # closed since the listing (such as the listing's own fd)
+            continue
         program = re.search(r"^prog_id:\s+(\d+)", text, re.MULTILINE)
         if program:
             run_time = int(re.search(r"^run_time_ns:\s+(\d+)", text, re.MULTILINE).group(1))
