@@ -40,25 +40,23 @@ class _Member:
     bit_offset: int
 
 
-@dataclass(frozen=True)
-class _Composite:
-    name: str
-    members: tuple[_Member, ...]
-
-
 class KernelTypes:
-    """The struct and union types of one BTF blob, by id and by name."""
+    """The struct and union types of one BTF blob, by id and by name.
+
+    Only each type's position is recorded while scanning (a kernel has some hundred thousand types);
+    a struct's members are decoded when a field of it is asked for. That keeps start-up short.
+    """
 
     def __init__(self, blob: bytes) -> None:
         magic, _version, _flags, header_len = struct.unpack_from("<HBBI", blob, 0)
         if magic != _BTF_MAGIC:
             raise BtfError("not a BTF blob (bad magic)")
         type_off, type_len, str_off, str_len = struct.unpack_from("<IIII", blob, 8)
-        types = blob[header_len + type_off : header_len + type_off + type_len]
+        self._types = blob[header_len + type_off : header_len + type_off + type_len]
         self._strings = blob[header_len + str_off : header_len + str_off + str_len]
-        self._composites: dict[int, _Composite] = {}
-        self._by_name: dict[str, int] = {}
-        self._parse(types)
+        self._positions = self._scan(self._types)
+        self._members: dict[int, tuple[_Member, ...]] = {}
+        self._struct_ids: dict[str, int | None] = {}
 
     @classmethod
     def of_running_kernel(cls) -> KernelTypes:
@@ -71,32 +69,67 @@ class KernelTypes:
         end = self._strings.index(b"\0", offset)
         return self._strings[offset:end].decode()
 
-    def _parse(self, types: bytes) -> None:
-        position, type_id = 0, 1
-        while position < len(types):
-            name_off, info, _size_or_type = struct.unpack_from("<III", types, position)
+    @staticmethod
+    def _scan(types: bytes) -> list[int]:
+        """Where each type starts, by id (id 0 is void and has no record)."""
+        positions = [-1]
+        position, end = 0, len(types)
+        unpack = struct.Struct("<I").unpack_from
+        fixed, per_vlen = _FIXED_EXTRA.get, _PER_VLEN_EXTRA.get
+        while position < end:
+            positions.append(position)
+            info = unpack(types, position + 4)[0]
             kind = (info >> 24) & 0x1F
-            vlen = info & 0xFFFF
-            kind_flag = info >> 31
-            body = position + 12
-            if kind in (_KIND_STRUCT, _KIND_UNION):
-                members = []
-                for index in range(vlen):
-                    m_name, m_type, m_offset = struct.unpack_from("<III", types, body + 12 * index)
-                    bit_offset = m_offset & 0xFFFFFF if kind_flag else m_offset
-                    members.append(_Member(self._string(m_name), m_type, bit_offset))
-                name = self._string(name_off)
-                self._composites[type_id] = _Composite(name, tuple(members))
-                if name and kind == _KIND_STRUCT:
-                    self._by_name.setdefault(name, type_id)
-            position = body + _FIXED_EXTRA.get(kind, 0) + _PER_VLEN_EXTRA.get(kind, 0) * vlen
-            type_id += 1
+            position += 12 + fixed(kind, 0) + per_vlen(kind, 0) * (info & 0xFFFF)
+        return positions
+
+    def _header(self, type_id: int) -> tuple[int, int, int, int]:
+        """(name offset, kind, vlen, kind_flag) of a type."""
+        name_off, info = struct.unpack_from("<II", self._types, self._positions[type_id])
+        return name_off, (info >> 24) & 0x1F, info & 0xFFFF, info >> 31
+
+    def _composite_members(self, type_id: int) -> tuple[_Member, ...] | None:
+        """The members of a struct or union; None for any other kind of type."""
+        if type_id in self._members:
+            return self._members[type_id]
+        if not 0 < type_id < len(self._positions):
+            return None
+        _, kind, vlen, kind_flag = self._header(type_id)
+        if kind not in (_KIND_STRUCT, _KIND_UNION):
+            return None
+        body = self._positions[type_id] + 12
+        members = []
+        for index in range(vlen):
+            m_name, m_type, m_offset = struct.unpack_from("<III", self._types, body + 12 * index)
+            bit_offset = m_offset & 0xFFFFFF if kind_flag else m_offset
+            members.append(_Member(self._string(m_name), m_type, bit_offset))
+        self._members[type_id] = tuple(members)
+        return self._members[type_id]
+
+    def _struct_id(self, name: str) -> int | None:
+        """The first struct named ``name``."""
+        if name not in self._struct_ids:
+            self._struct_ids[name] = self._first_struct_named(name)
+        return self._struct_ids[name]
+
+    def _first_struct_named(self, name: str) -> int | None:
+        wanted = name.encode() + b"\0"
+        offsets = set()
+        start = self._strings.find(b"\0" + wanted)
+        while start != -1:
+            offsets.add(start + 1)
+            start = self._strings.find(b"\0" + wanted, start + 1)
+        for type_id in range(1, len(self._positions)):
+            name_off, kind, _, _ = self._header(type_id)
+            if name_off in offsets and kind == _KIND_STRUCT:
+                return type_id
+        return None
 
     def _find(self, composite_id: int, field: str, base_bits: int) -> int | None:
-        for member in self._composites[composite_id].members:
+        for member in self._composite_members(composite_id) or ():
             if member.name == field:
                 return base_bits + member.bit_offset
-            if not member.name and member.type_id in self._composites:
+            if not member.name and self._composite_members(member.type_id) is not None:
                 found = self._find(member.type_id, field, base_bits + member.bit_offset)
                 if found is not None:
                     return found
@@ -104,7 +137,7 @@ class KernelTypes:
 
     def offset_of(self, struct_name: str, field: str) -> int:
         """Byte offset of ``field`` in ``struct struct_name``, looking through anonymous members."""
-        type_id = self._by_name.get(struct_name)
+        type_id = self._struct_id(struct_name)
         if type_id is None:
             raise BtfError(f"struct {struct_name} not in the kernel's BTF")
         bits = self._find(type_id, field, 0)

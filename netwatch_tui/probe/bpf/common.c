@@ -7,8 +7,10 @@
  *                                                 offsets in struct sock_common, from the running
  *                                                 kernel's BTF (probe/btf.py), not from headers
  */
-#include <uapi/linux/ptrace.h>
-#include <linux/sched.h>
+/* No kernel header here: <linux/sched.h> alone doubled the compile time (start-up) for one constant. */
+#ifndef TASK_COMM_LEN
+#define TASK_COMM_LEN 16
+#endif
 
 #define NW_AF_INET 2
 #define NW_AF_INET6 10

@@ -6,6 +6,8 @@
  * reads), UDP RX from the return value of udp_recvmsg / udpv6_recvmsg, MSG_PEEK reads skipped.
  * AF_PACKET, SCTP, ICMP and raw sockets are not seen by this backend. */
 
+#include <uapi/linux/ptrace.h> /* struct pt_regs, for PT_REGS_PARM* */
+
 struct call_t {
     const void *sk;
     u32 counted; /* tcp_recvmsg: bytes tcp_cleanup_rbuf has already counted in this call */
