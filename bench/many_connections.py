@@ -41,12 +41,12 @@ def serve(listener: socket.socket, deadline: float) -> None:
                 key.fileobj.close()  # type: ignore[union-attr]
 
 
-def client(address: tuple[str, int], connections: int, deadline: float) -> None:
+def client(address: tuple[str, int], connections: int, period: float, deadline: float) -> None:
     sockets = [socket.create_connection(address) for _ in range(connections)]
     while time.monotonic() < deadline:
         for sock in sockets:
             sock.send(MESSAGE)
-        time.sleep(1.0)
+        time.sleep(period)
     os._exit(0)
 
 
@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--period", type=float, default=1.0, help="seconds between a client's sends")
     options = parser.parse_args()
     deadline = time.monotonic() + options.seconds
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # so `finally` stops the children
@@ -73,7 +74,7 @@ def main() -> None:
     children = [fork(serve, listener, deadline + 2)]
     address = listener.getsockname()
     for _ in range(options.processes):
-        children.append(fork(client, address, options.connections, deadline))
+        children.append(fork(client, address, options.connections, options.period, deadline))
     print("ready", flush=True)
     try:
         while time.monotonic() < deadline:

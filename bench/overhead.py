@@ -1,6 +1,6 @@
 """Loopback throughput with no monitor, with netwatch, and with nethogs, interleaved.
 
-    sudo .venv/bin/python bench/overhead.py [--pairs 3] [--seconds 5]
+    sudo .venv/bin/python bench/overhead.py [--pairs 5] [--seconds 5]
 
 For each load (iperf3 TCP with 128 KiB writes, TCP with 128-byte writes, UDP 1400-byte datagrams;
 server and client pinned to different CPUs) the conditions run in turn, round after round. Reported:
@@ -139,7 +139,7 @@ def _program_stats(pid: int) -> dict[str, tuple[int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)
     options = parser.parse_args()
     monitors = [NO_MONITOR, NETWATCH_JSON, NETHOGS]
@@ -149,18 +149,16 @@ def main() -> None:
         for _ in range(options.pairs):
             for monitor in monitors:
                 runs[monitor.name].append(one_run(monitor, arguments, options.seconds))
-        baseline = median([run.bits_per_second for run in runs["none"]])
         for monitor in monitors:
             mine = runs[monitor.name]
             rate = median([run.bits_per_second for run in mine])
-            ratios = [
-                f"{run.bits_per_second / base.bits_per_second:.3f}" for run, base in zip(mine, runs["none"])
-            ]
+            # Each run against the no-monitor run beside it: slow drifts of the machine cancel out.
+            ratios = [run.bits_per_second / base.bits_per_second for run, base in zip(mine, runs["none"])]
             row = [
                 load,
                 monitor.name,
                 f"{rate / 1e9:.2f} Gbit/s",
-                f"x{rate / baseline:.3f} ({', '.join(ratios)})",
+                f"x{median(ratios):.3f} ({', '.join(f'{ratio:.3f}' for ratio in ratios)})",
             ]
             if monitor is NO_MONITOR:
                 row += ["-", "-", "-"]
@@ -173,8 +171,8 @@ def main() -> None:
                     f"{sent_share:.4f} / {received_share:.4f}",
                 ]
             rows.append(row)
-    header = ["load", "monitor", "throughput (median)", "vs none (per pair)", "monitor CPU", "peak RSS",
-              "booked / iperf3 bytes (sent / received)"]  # fmt: skip
+    header = ["load", "monitor", "throughput (median)", "vs none: median of pairs (each pair)",
+              "monitor CPU", "peak RSS", "booked / iperf3 bytes (sent / received)"]  # fmt: skip
     section = [
         "## Overhead and accuracy: netwatch and nethogs against no monitor",
         f"Conditions: {conditions_line()}; iperf3 over 127.0.0.1, server on CPU 0, client on CPU 1, "
