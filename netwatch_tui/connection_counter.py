@@ -1,15 +1,21 @@
 """Each live process's connection count, re-read from /proc only when it may have changed.
 
 Listing a thousand processes' fds and parsing their namespaces' socket tables costs tens of
-milliseconds. Since Linux 6.2 the size of ``/proc/<pid>/fd`` is the number of open fds, so one
-stat() per process says whether its fds changed; only those processes are recounted, and everyone
-is recounted every FULL_RECOUNT_SECONDS in case a socket was swapped for another kind of file.
-Older kernels report no count: there everyone is recounted every FD_CHECK_SECONDS.
+milliseconds, so a process is recounted only when something says its sockets changed:
+- the kernel probe's ``socket_events`` for it grew (it used a socket for the first time, or a TCP
+  socket it used closed, reset by the peer included), or its identity changed (a reused pid): the
+  caller passes both as the process's *token*;
+- the number of its open fds changed: since Linux 6.2 that is the size of ``/proc/<pid>/fd``, one
+  stat() every FD_CHECK_SECONDS;
+- and everyone every FULL_RECOUNT_SECONDS, for what neither sees (a socket connected long after it
+  was made, without moving a byte). Older kernels report no fd count: there everyone is recounted
+  every FD_CHECK_SECONDS.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable, Mapping
 
 from netwatch_tui.connections import ConnectionTables
 from netwatch_tui.model.schedule import StaggeredSchedule
@@ -27,44 +33,60 @@ def open_file_count(pid: int) -> int | None:
 
 
 def kernel_reports_fd_count() -> bool:
-    """Whether stat() of /proc/<pid>/fd gives the number of open fds (Linux >= 6.2)."""
-    listed = len(os.listdir("/proc/self/fd")) - 1  # the listing holds one fd of its own
-    return open_file_count(os.getpid()) == listed
+    """Whether stat() of /proc/<pid>/fd gives the number of open fds (Linux >= 6.2; 0 before)."""
+    return bool(open_file_count(os.getpid()))
 
 
 class ConnectionCounter:
-    """Connection counts of the live processes: new ones at once, the others when their fds change."""
+    """Connection counts of the live processes, recounted when they may have changed (see above)."""
 
     def __init__(self) -> None:
         self._counts: dict[int, int] = {}
+        self._tokens: dict[int, Hashable] = {}
         self._fd_counts: dict[int, int | None] = {}
         self._fd_checks = StaggeredSchedule(FD_CHECK_SECONDS)
-        self._full_period = FULL_RECOUNT_SECONDS if kernel_reports_fd_count() else FD_CHECK_SECONDS
+        self._fd_count_known = kernel_reports_fd_count()
+        self._full_period = FULL_RECOUNT_SECONDS if self._fd_count_known else FD_CHECK_SECONDS
         self._next_full = 0.0
 
-    def update(self, alive: set[int], watched: frozenset[int], now: float) -> ConnectionTables | None:
-        """Recount whoever needs it; the tables read (None if nobody needed any) also serve the
-        detail view of the ``watched`` processes, which are always read afresh."""
+    def update(
+        self, alive: Mapping[int, Hashable], watched: frozenset[int], now: float
+    ) -> ConnectionTables | None:
+        """Recount whoever needs it; ``alive`` maps each live pid to its token. The tables read (None
+        if nobody needed any) also serve the detail view of the ``watched`` processes, which are
+        always read afresh."""
         self._counts = {pid: count for pid, count in self._counts.items() if pid in alive}
+        self._tokens = {pid: token for pid, token in self._tokens.items() if pid in alive}
         self._fd_counts = {pid: count for pid, count in self._fd_counts.items() if pid in alive}
         self._fd_checks.keep_only(alive)
         if now >= self._next_full:
             due = set(alive)
             self._next_full = now + self._full_period
         else:
-            due = {pid for pid in alive if pid not in self._counts or self._fds_changed(pid, now)}
-        due |= watched & alive
+            due = {
+                pid
+                for pid, token in alive.items()
+                if self._tokens.get(pid) != token or self._fds_changed(pid, now)
+            }
+        due |= watched & alive.keys()
         if not due and not watched:
             return None
-        for pid in due:  # before listing the fds: a change while they are listed is seen next time
-            self._fd_counts[pid] = open_file_count(pid)
+        # The fd counts are taken before the fds are listed, so a change meanwhile is seen next time.
+        fd_counts = {pid: open_file_count(pid) for pid in due}
         tables = ConnectionTables(sorted(due | watched))
         for pid in due:
-            self._counts[pid] = tables.count(pid)
+            if tables.read(pid):  # otherwise it stays due
+                self._counts[pid] = tables.count(pid)
+                self._fd_counts[pid] = fd_counts[pid]
+                self._tokens[pid] = alive[pid]
         return tables
 
     def count(self, pid: int) -> int:
         return self._counts.get(pid, 0)
 
     def _fds_changed(self, pid: int, now: float) -> bool:
-        return self._fd_checks.due(pid, now) and open_file_count(pid) != self._fd_counts.get(pid)
+        return (
+            self._fd_count_known
+            and self._fd_checks.due(pid, now)
+            and open_file_count(pid) != self._fd_counts.get(pid)
+        )

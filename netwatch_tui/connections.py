@@ -104,15 +104,19 @@ def parse_table(text: str, table: str, wanted: Container[int] | None = None) -> 
     return rows
 
 
-def _namespace_table(pid: int, wanted: Container[int]) -> dict[int, SocketRow]:
+def _namespace_table(pid: int, wanted: Container[int]) -> dict[int, SocketRow] | None:
+    """The ``wanted`` rows of the socket tables of ``pid``'s network namespace; None if none of
+    them could be read (the process has gone, or its main thread has)."""
     rows: dict[int, SocketRow] = {}
+    read = False
     for table in _TABLES:
         try:
             with open(f"/proc/{pid}/net/{table}") as handle:
                 rows.update(parse_table(handle.read(), table, wanted))
+            read = True
         except OSError:
             continue
-    return rows
+    return rows if read else None
 
 
 def socket_inodes(pid: int) -> set[int]:
@@ -133,6 +137,17 @@ def socket_inodes(pid: int) -> set[int]:
     return inodes
 
 
+def _first_table(members: list[int], wanted: set[int]) -> dict[int, SocketRow] | None:
+    """A namespace's table, through the first of its ``members`` whose /proc entry still answers."""
+    if not wanted:
+        return {}
+    for pid in members:
+        table = _namespace_table(pid, wanted)
+        if table is not None:
+            return table
+    return None
+
+
 class ConnectionTables:
     """The inet sockets of a set of processes, read once per interval."""
 
@@ -148,9 +163,15 @@ class ConnectionTables:
             pids_by_namespace.setdefault(namespace, []).append(pid)
         self._by_pid: dict[int, list[SocketRow]] = {}
         for members in pids_by_namespace.values():
-            table = _namespace_table(members[0], set().union(*(inodes[pid] for pid in members)))
+            table = _first_table(members, set().union(*(inodes[pid] for pid in members)))
+            if table is None:
+                continue  # every member is gone: none of them is read
             for pid in members:
                 self._by_pid[pid] = [table[inode] for inode in inodes[pid] if inode in table]
+
+    def read(self, pid: int) -> bool:
+        """Whether ``pid``'s sockets were read (not: it had gone, or so had its whole namespace)."""
+        return pid in self._by_pid
 
     def count(self, pid: int) -> int:
         """Connections of ``pid``: its inet sockets except TCP listeners."""

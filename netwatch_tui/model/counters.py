@@ -13,7 +13,8 @@ class ProcessCounters:
 
     ``(tgid, first_ns)`` names one process even across pid reuse: ``first_ns`` is the kernel's
     monotonic clock when the process first moved a counted byte. ``exited`` is True for a process
-    that the kernel saw exit (its entry is read once and then removed).
+    that the kernel saw exit (its entry is read once and then removed). ``socket_events`` grows when
+    the kernel sees the process use a socket for the first time or a TCP socket it used close.
     """
 
     tgid: int
@@ -22,6 +23,7 @@ class ProcessCounters:
     uid: int
     counts: ByteCounts
     exited: bool = False
+    socket_events: int = 0
 
     @property
     def identity(self) -> tuple[int, int]:

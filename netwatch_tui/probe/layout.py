@@ -24,6 +24,7 @@ class ProcValue(ctypes.Structure):
         ("pkt_rx", ctypes.c_uint64),
         ("uid", ctypes.c_uint32),
         ("comm", ctypes.c_char * TASK_COMM_LEN),
+        ("socket_events", ctypes.c_uint32),
     )
 
 

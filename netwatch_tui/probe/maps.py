@@ -116,4 +116,5 @@ def _process(tgid: int, value: ProcValue, exited: bool) -> ProcessCounters:
         loopback=Traffic(value.lo_tx, value.lo_rx),
         packet=Traffic(value.pkt_tx, value.pkt_rx),
     )
-    return ProcessCounters(tgid, value.first_ns, decode_untrusted(value.comm), value.uid, counts, exited)
+    comm = decode_untrusted(value.comm)
+    return ProcessCounters(tgid, value.first_ns, comm, value.uid, counts, exited, value.socket_events)

@@ -24,6 +24,9 @@ from netwatch_tui.source import Deliver
 # (which records every exit unless the ``exited`` map was full: then everyone is checked at once).
 # One read of /proc/<pid>/stat per process: a thousand of them take about 15 ms.
 VERIFY_SECONDS = 30.0
+# After an exit the kernel could not record, everyone is checked for this long: the process may
+# still be exiting (not yet a zombie) at the first check.
+FORCED_VERIFY_SECONDS = 3.0
 
 
 class ProbeSource:
@@ -44,6 +47,7 @@ class ProbeSource:
         self._known: dict[tuple[int, int], ProcessInfo] = {}
         self._verify = StaggeredSchedule(VERIFY_SECONDS)
         self._exits_unrecorded = 0
+        self._verify_all_until = 0.0
         self._conns = ConnectionCounter()
 
     def watch_connections(self, pids: frozenset[int]) -> None:
@@ -82,8 +86,10 @@ class ProbeSource:
             deltas = [d for d in deltas if d.reading.tgid in self.pids]
         now = time.monotonic()
         drops = maps.drops()
-        verify_all = drops.exits > self._exits_unrecorded  # someone may be gone unrecorded
+        if drops.exits > self._exits_unrecorded:  # someone may be gone unrecorded, or still exiting
+            self._verify_all_until = now + FORCED_VERIFY_SECONDS
         self._exits_unrecorded = drops.exits
+        verify_all = now < self._verify_all_until
         known: dict[tuple[int, int], ProcessInfo] = {}
         described: list[tuple[ProcessDelta, ProcessInfo | None, bool]] = []
         gone: list[ProcessCounters] = []
@@ -99,12 +105,18 @@ class ProbeSource:
             described.append((delta, self._known.get(reading.identity), False))
         self._known = known
         alive_pids = {identity[0] for identity in known}
+        # A process's connections are recounted when its token changes (see connection_counter.py).
+        tokens = {
+            d.reading.tgid: (d.reading.first_ns, d.reading.socket_events)
+            for d, _, alive in described
+            if alive
+        }
         self._info.keep_only(alive_pids)
         self._verify.keep_only(known)
         if gone:  # their last bytes are in this snapshot; free their kernel entries
             maps.forget_processes([r.tgid for r in gone])
         watched = self._watched
-        tables = self._conns.update(alive_pids, watched, now)
+        tables = self._conns.update(tokens, watched, now)
         return Snapshot(
             time=time.time(),
             interval=elapsed,

@@ -1,10 +1,12 @@
-"""Connection counts follow a real process's sockets, and are re-read only when its fds change."""
+"""Connection counts follow real processes' sockets, and are re-read only when they may have changed."""
 
 from __future__ import annotations
 
 import os
 import platform
 import socket
+import subprocess
+import sys
 
 from netwatch_tui.connection_counter import (
     FD_CHECK_SECONDS,
@@ -13,9 +15,11 @@ from netwatch_tui.connection_counter import (
     kernel_reports_fd_count,
     open_file_count,
 )
+from netwatch_tui.connections import ConnectionTables
 
 ME = os.getpid()
 STEP = 2 * FD_CHECK_SECONDS  # later than any process's next fd check
+GONE = 2**22 + 1  # beyond pid_max
 
 
 def _kernel_at_least(major: int, minor: int) -> bool:
@@ -29,39 +33,79 @@ def test_the_fd_count_comes_from_one_stat_on_linux_6_2_and_later() -> None:
         before = open_file_count(ME)
         with open(os.devnull):
             assert open_file_count(ME) == before + 1
-    assert open_file_count(2**22 + 1) is None  # beyond pid_max: gone
+    assert open_file_count(GONE) is None
 
 
 def test_counts_follow_new_and_closed_connections() -> None:
     counter = ConnectionCounter()
     with socket.create_server(("127.0.0.1", 0)) as server:
-        assert counter.update({ME}, frozenset(), now=0.0) is not None  # a new process: counted at once
+        assert counter.update({ME: 1}, frozenset(), now=0.0) is not None
         base = counter.count(ME)
         client = socket.create_connection(server.getsockname())
         accepted, _ = server.accept()
-        assert counter.update({ME}, frozenset(), now=STEP) is not None
+        assert counter.update({ME: 1}, frozenset(), now=STEP) is not None  # its fd count changed
         assert counter.count(ME) == base + 2
         client.close()
         accepted.close()
-        counter.update({ME}, frozenset(), now=2 * STEP)
+        counter.update({ME: 1}, frozenset(), now=2 * STEP)
         assert counter.count(ME) == base
 
 
-def test_unchanged_fds_are_not_reread_until_the_full_recount() -> None:
+def test_a_changed_token_or_a_watch_recounts_what_fds_do_not_show() -> None:
     counter = ConnectionCounter()
-    counter.update({ME}, frozenset(), now=0.0)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as spare:  # unbound: not a connection yet
+        counter.update({ME: 1}, frozenset(), now=0.0)
+        base = counter.count(ME)
+        spare.connect(("127.0.0.1", 9))  # no new fd
+        if kernel_reports_fd_count():
+            assert counter.update({ME: 1}, frozenset(), now=STEP) is None  # nothing says it changed
+            assert counter.count(ME) == base
+        tables = counter.update({ME: 1}, frozenset({ME}), now=STEP + 0.1)  # the detail view reads it
+        assert tables is not None and tables.count(ME) == base + 1 == counter.count(ME)
+        spare.close()
+        counter.update({ME: 2}, frozenset(), now=STEP + 0.2)  # the kernel saw a socket change
+        assert counter.count(ME) == base
+
+
+def test_unchanged_processes_are_not_reread_until_the_full_recount() -> None:
+    counter = ConnectionCounter()
+    counter.update({ME: 1}, frozenset(), now=0.0)
     if kernel_reports_fd_count():
-        assert counter.update({ME}, frozenset(), now=STEP) is None
-        assert counter.update({ME}, frozenset(), now=2 * STEP) is None
+        assert counter.update({ME: 1}, frozenset(), now=STEP) is None
+        assert counter.update({ME: 1}, frozenset(), now=2 * STEP) is None
     else:
-        assert counter.update({ME}, frozenset(), now=STEP) is not None  # no fd count: every check
-    assert counter.update({ME}, frozenset(), now=FULL_RECOUNT_SECONDS + 1) is not None
+        assert counter.update({ME: 1}, frozenset(), now=STEP) is not None  # no fd count: every check
+    assert counter.update({ME: 1}, frozenset(), now=FULL_RECOUNT_SECONDS + 1) is not None
 
 
-def test_watched_processes_are_always_read_and_the_gone_forgotten() -> None:
-    counter = ConnectionCounter()
-    counter.update({ME}, frozenset(), now=0.0)
-    tables = counter.update({ME}, frozenset({ME}), now=0.5)
-    assert tables is not None and tables.count(ME) == counter.count(ME)
-    counter.update(set(), frozenset(), now=1.0)
-    assert counter.count(ME) == 0
+# One TCP connection (both ends) beside a listener, held until stdin closes.
+_HOLDER = """
+import socket, sys
+server = socket.create_server(("127.0.0.1", 0))
+client = socket.create_connection(server.getsockname())
+accepted = server.accept()
+print(flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_new_process_is_counted_at_once_and_a_gone_one_forgotten() -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "\n"
+        counter = ConnectionCounter()
+        counter.update({ME: 1}, frozenset(), now=0.0)
+        counter.update({ME: 1, holder.pid: 1}, frozenset(), now=1.0)  # not a full recount
+        assert counter.count(holder.pid) == 2  # its connection's two ends; the listener is not one
+    finally:
+        holder.kill()
+        holder.wait()
+    counter.update({ME: 1}, frozenset(), now=2.0)
+    assert counter.count(holder.pid) == 0
+
+
+def test_tables_say_which_processes_they_could_read() -> None:
+    tables = ConnectionTables([ME, GONE])
+    assert tables.read(ME) and not tables.read(GONE)

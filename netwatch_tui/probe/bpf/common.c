@@ -7,10 +7,9 @@
  *                                                 offsets in struct sock_common, from the running
  *                                                 kernel's BTF (probe/btf.py), not from headers
  */
-/* No kernel header here: <linux/sched.h> alone doubled the compile time (start-up) for one constant. */
-#ifndef TASK_COMM_LEN
-#define TASK_COMM_LEN 16
-#endif
+/* No kernel header here: <linux/sched.h> alone doubled the compile time (start-up), for the length
+ * of a task's comm (TASK_COMM_LEN, an enum there since 5.17, so it gets a name of our own). */
+#define NW_COMM_LEN 16
 
 #define NW_AF_INET 2
 #define NW_AF_INET6 10
@@ -26,7 +25,8 @@ struct proc_val_t {
     u64 lo_tx, lo_rx;   /* the part on loopback inet sockets */
     u64 pkt_tx, pkt_rx; /* the part on AF_PACKET sockets */
     u32 uid;
-    char comm[TASK_COMM_LEN];
+    char comm[NW_COMM_LEN];
+    u32 socket_events; /* sockets first seen or closed (TCP): user space recounts its connections */
 };
 
 struct exited_key_t {
@@ -82,7 +82,7 @@ static __always_inline void read_tuple(const char *sk, u16 family, struct sock_v
 {
     u16 ports[2] = {};
     bpf_probe_read_kernel(ports, sizeof(ports), sk + OFF_DPORT);
-    val->dport = ntohs(ports[0]);
+    val->dport = bpf_ntohs(ports[0]);
     val->lport = ports[1]; /* skc_num is already host order */
     if (family == NW_AF_INET) {
         u32 daddr = 0, saddr = 0;
@@ -98,8 +98,9 @@ static __always_inline void read_tuple(const char *sk, u16 family, struct sock_v
     }
 }
 
-/* The socket's entry, made (or remade, when a freed socket's address was reused) as needed. */
-static __always_inline struct sock_val_t *socket_entry(const void *sk, u16 family, u16 protocol)
+/* The socket's entry, made (or remade, when a freed socket's address was reused) as needed;
+ * ``*made`` says whether it was. */
+static __always_inline struct sock_val_t *socket_entry(const void *sk, u16 family, u16 protocol, int *made)
 {
     u64 key = (u64)sk;
     struct sock_val_t *val = socks.lookup(&key);
@@ -108,7 +109,7 @@ static __always_inline struct sock_val_t *socket_entry(const void *sk, u16 famil
             return val; /* TCP entries are dropped at TCP_CLOSE, so the address cannot be stale */
         u16 ports[2] = {};
         bpf_probe_read_kernel(ports, sizeof(ports), (const char *)sk + OFF_DPORT);
-        if (val->lport == ports[1] && val->dport == ntohs(ports[0]))
+        if (val->lport == ports[1] && val->dport == bpf_ntohs(ports[0]))
             return val;
     }
     struct sock_val_t fresh = {};
@@ -116,6 +117,7 @@ static __always_inline struct sock_val_t *socket_entry(const void *sk, u16 famil
     fresh.protocol = protocol;
     read_tuple(sk, family, &fresh);
     socks.update(&key, &fresh);
+    *made = 1;
     return socks.lookup(&key);
 }
 
@@ -141,8 +143,9 @@ static __always_inline void account(const void *sk, u16 family, u16 protocol, u6
 {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     u8 loopback = 0;
+    int new_socket = 0;
     if (family != NW_AF_PACKET) {
-        struct sock_val_t *sock = socket_entry(sk, family, protocol);
+        struct sock_val_t *sock = socket_entry(sk, family, protocol, &new_socket);
         if (sock) {
             sock->tgid = tgid;
             loopback = sock->loopback;
@@ -155,6 +158,8 @@ static __always_inline void account(const void *sk, u16 family, u16 protocol, u6
     struct proc_val_t *proc = process_entry(tgid);
     if (!proc)
         return;
+    if (new_socket)
+        __sync_fetch_and_add(&proc->socket_events, 1);
     if (receive) {
         __sync_fetch_and_add(&proc->rx, bytes);
         if (loopback)
@@ -191,9 +196,17 @@ static __always_inline void retire_process(u32 tgid)
         count_drop(1);
 }
 
-/* TCP sockets are forgotten when they close: socket addresses are reused. */
+/* TCP sockets are forgotten when they close (socket addresses are reused); the process that last
+ * used one is told, so that its connections are recounted. */
 static __always_inline void forget_socket(const void *sk)
 {
     u64 key = (u64)sk;
+    struct sock_val_t *sock = socks.lookup(&key);
+    if (!sock)
+        return;
+    u32 tgid = sock->tgid;
+    struct proc_val_t *proc = procs.lookup(&tgid);
+    if (proc)
+        __sync_fetch_and_add(&proc->socket_events, 1);
     socks.delete(&key);
 }
