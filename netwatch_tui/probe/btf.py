@@ -17,6 +17,7 @@ VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
 _BTF_MAGIC = 0xEB9F
 _KIND_STRUCT = 4
 _KIND_UNION = 5
+_LAST_KNOWN_KIND = 19  # ENUM64
 # Bytes that follow the 12-byte common header, per kind: fixed, and per vlen entry.
 _FIXED_EXTRA = {1: 4, 3: 12, 14: 4, 17: 4}  # INT, ARRAY, VAR, DECL_TAG
 _PER_VLEN_EXTRA = {
@@ -78,8 +79,13 @@ class KernelTypes:
         fixed, per_vlen = _FIXED_EXTRA.get, _PER_VLEN_EXTRA.get
         while position < end:
             positions.append(position)
-            info = unpack(types, position + 4)[0]
+            try:
+                info = unpack(types, position + 4)[0]
+            except struct.error as exc:
+                raise BtfError("truncated BTF type section") from exc
             kind = (info >> 24) & 0x1F
+            if kind > _LAST_KNOWN_KIND:  # its size is unknown: every later type would be misread
+                raise BtfError(f"unknown BTF kind {kind}")
             position += 12 + fixed(kind, 0) + per_vlen(kind, 0) * (info & 0xFFFF)
         return positions
 

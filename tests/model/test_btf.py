@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -51,3 +52,16 @@ def test_errors() -> None:
         kernel.offset_of("no_such_struct", "x")
     with pytest.raises(BtfError, match="bad magic"):
         KernelTypes(b"\0" * 32)
+
+
+def _blob_with_one_type(info: int) -> bytes:
+    """A BTF blob holding one type record (name 0, ``info``, size 4) and an empty string table."""
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 12, 12, 1)
+    return header + struct.pack("<III", 0, info, 4) + b"\0"
+
+
+def test_an_unknown_kind_or_a_truncated_blob_is_an_error_not_a_misreading() -> None:
+    with pytest.raises(BtfError, match="unknown BTF kind 31"):
+        KernelTypes(_blob_with_one_type(31 << 24))
+    with pytest.raises(BtfError, match="truncated"):
+        KernelTypes(_blob_with_one_type(1 << 24)[:-6])  # an INT whose record is cut short
