@@ -97,6 +97,8 @@ def _socket_program_totals() -> tuple[int, int]:
     """Summed run_time_ns and run_cnt of this process's sock_*_length programs."""
     stats = _program_stats(os.getpid()).items()
     wanted = [value for name, value in stats if "sock_send_length" in name or "sock_recv_length" in name]
+    if len(wanted) != 2:
+        raise SystemExit(f"bench.hot_path: expected the send and receive programs, found {len(wanted)}")
     return sum(run_time for run_time, _ in wanted), sum(count for _, count in wanted)
 
 
@@ -111,18 +113,20 @@ def main() -> None:
     texts = {name: program_text(send, receive) for name, (_, send, receive) in VARIANTS.items()}
     runs: dict[str, list[float]] = {name: [] for name in VARIANTS}
     stats = Path("/proc/sys/kernel/bpf_stats_enabled")
+    was = stats.read_text()
     stats.write_text("1")
     try:
-        for _ in range(options.rounds):
-            for name, text in texts.items():
+        for round_number in range(options.rounds):
+            order = list(texts.items())
+            for name, text in order if round_number % 2 == 0 else reversed(order):  # ABBA: drifts cancel
                 runs[name].append(nanoseconds_per_event(text, flags, options.seconds))
     finally:
-        stats.write_text("0")
+        stats.write_text(was)
     rows = []
     previous = None
     for name, (what, _, _) in VARIANTS.items():
         cost = median(runs[name])
-        step = "-" if previous is None else f"+{cost - previous:.0f} ns"
+        step = "-" if previous is None else f"{cost - previous:+.0f} ns"
         each = ", ".join(f"{value:.0f}" for value in runs[name])
         rows.append([name, what, f"{cost:.0f} ns", step, each])
         previous = cost

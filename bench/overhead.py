@@ -95,7 +95,9 @@ def one_run(monitor: Monitor, arguments: list[str], seconds: float) -> LoadRun:
 
 def per_event_run_time(seconds: float) -> list[list[str]]:
     """Run time per event of each of netwatch's programs under the 128-byte TCP load."""
-    Path("/proc/sys/kernel/bpf_stats_enabled").write_text("1")
+    stats = Path("/proc/sys/kernel/bpf_stats_enabled")
+    was = stats.read_text()
+    stats.write_text("1")
     try:
         process = subprocess.Popen(
             [*NETWATCH_JSON.command], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -108,7 +110,7 @@ def per_event_run_time(seconds: float) -> list[list[str]]:
         process.terminate()
         process.wait(timeout=20)
     finally:
-        Path("/proc/sys/kernel/bpf_stats_enabled").write_text("0")
+        stats.write_text(was)
     rows = []
     for program, (run_time, count) in sorted(after.items()):
         runs = count - before.get(program, (0, 0))[1]
@@ -146,8 +148,9 @@ def main() -> None:
     rows = []
     for load, arguments in LOADS.items():
         runs: dict[str, list[LoadRun]] = {monitor.name: [] for monitor in monitors}
-        for _ in range(options.pairs):
-            for monitor in monitors:
+        for round_number in range(options.pairs):
+            # ABBA order: a drift of the machine within a round then favours no condition.
+            for monitor in monitors if round_number % 2 == 0 else reversed(monitors):
                 runs[monitor.name].append(one_run(monitor, arguments, options.seconds))
         for monitor in monitors:
             mine = runs[monitor.name]
@@ -176,7 +179,8 @@ def main() -> None:
     section = [
         "## Overhead and accuracy: netwatch and nethogs against no monitor",
         f"Conditions: {conditions_line()}; iperf3 over 127.0.0.1, server on CPU 0, client on CPU 1, "
-        f"{options.seconds:g} s per run, {options.pairs} interleaved rounds (none, netwatch, nethogs). "
+        f"{options.seconds:g} s per run, {options.pairs} interleaved rounds (none, netwatch, nethogs, then "
+        "the reverse). "
         "netwatch: `--format json --interval 1`; nethogs: `-t -a -C -v 2 -d 1`. Booked bytes include "
         "iperf3's small control connection, so a perfect count is a hair above 1.",
         "",
