@@ -43,15 +43,25 @@ def monotonic_to_epoch(monotonic_ns: int) -> float:
 
 def start_time(pid: int) -> float | None:
     """When ``pid`` started, as psutil's create_time computes it, from one read of /proc/PID/stat;
-    None if it is gone or a zombie. (psutil.Process would read the file twice.)"""
+    None if it is gone or a zombie (the whole process, not just its exited main thread). (psutil.Process
+    would read the file twice.)"""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
     except OSError:
         return None
-    if fields[0] == b"Z":
+    if fields[0] == b"Z" and not _other_threads_run(pid):
         return None
     return _BOOT_TIME + int(fields[19]) / _CLOCK_TICKS
+
+
+def _other_threads_run(pid: int) -> bool:
+    """Whether a zombie ``pid`` is only a main thread that has exited (pthread_exit) while other
+    threads of the process go on: the process is then alive."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 class ProcessInfoCache:

@@ -49,11 +49,17 @@ def compile_flags() -> list[str]:
         raise NetwatchError(f"cannot read socket layout from the kernel's BTF: {exc}") from exc
     flags = [f"-D{name}={value}" for name, value in map_sizes().items()]
     flags += [f"-D{name}={value}" for name, value in offsets.items()]
-    tracefs = environment.tracefs_root()
-    exit_format = tracefs / "events/sched/sched_process_exit/format" if tracefs else None
-    if exit_format and "group_dead" in exit_format.read_text():
+    if exit_tracepoint_has_group_dead():
         flags.append("-DHAVE_GROUP_DEAD")
     return flags
+
+
+def exit_tracepoint_has_group_dead() -> bool:
+    """Whether sched_process_exit says which thread's exit ends the process (Linux >= 6.16);
+    before, the probe takes the main thread's exit for the process's."""
+    tracefs = environment.tracefs_root()
+    exit_format = tracefs / "events/sched/sched_process_exit/format" if tracefs else None
+    return bool(exit_format and exit_format.exists() and "group_dead" in exit_format.read_text())
 
 
 @contextlib.contextmanager
