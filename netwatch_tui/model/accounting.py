@@ -41,7 +41,8 @@ class Accountant:
         deltas = []
         for reading in readings:
             previous = self._baselines.get(reading.identity, (NO_BYTES, 0))[0]
-            deltas.append(ProcessDelta(reading, reading.counts - previous))
+            moved = NO_BYTES if previous is reading.counts else reading.counts - previous  # idle: the same
+            deltas.append(ProcessDelta(reading, moved))
             if reading.exited:
                 self._baselines.pop(reading.identity, None)
             else:

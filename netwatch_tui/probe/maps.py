@@ -63,14 +63,25 @@ class ProbeMaps:
         self._probe = probe
         self.backend = probe.backend
         self._fds = probe.map_fds
+        self._last_live: dict[int, tuple[bytes, ProcessCounters]] = {}
 
     def take_processes(self) -> list[ProcessCounters]:
-        """Every live process's counters, and the exited ones' (removed from the kernel as read)."""
+        """Every live process's counters, and the exited ones' (removed from the kernel as read).
+
+        A live entry unchanged since the last read comes back as the very same object: most
+        processes are idle in most intervals, and the stages after this one skip them by identity.
+        """
         exited = read_all(self._fds["exited"], ExitedKey, ProcValue, delete_read=True)
         live = read_all(self._fds["procs"], ctypes.c_uint32, ProcValue)
-        return [_process(key.tgid, value, True) for key, value in exited] + [
-            _process(key, value, False) for key, value in live
-        ]
+        readings = [_process(key.tgid, value, True) for key, value in exited]
+        last, self._last_live = self._last_live, {}
+        for tgid, value in live:
+            raw = bytes(value)
+            cached = last.get(tgid)
+            reading = cached[1] if cached is not None and cached[0] == raw else _process(tgid, value, False)
+            self._last_live[tgid] = (raw, reading)
+            readings.append(reading)
+        return readings
 
     def forget_processes(self, tgids: list[int]) -> None:
         """Remove live entries of processes that are gone (their last bytes already read)."""

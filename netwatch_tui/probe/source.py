@@ -12,7 +12,7 @@ from netwatch_tui.connections import ConnectionTables, traffic_by_socket
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
-from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
+from netwatch_tui.model.snapshot import ByteCounts, Connection, ProcessStats, Snapshot
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.calibration import calibrate
 from netwatch_tui.probe.handover import attach_in_child
@@ -49,6 +49,9 @@ class ProbeSource:
         self._exits_unrecorded = 0
         self._verify_all_until = 0.0
         self._conns = ConnectionCounter()
+        self._last_stats: dict[
+            tuple[int, int], tuple[ProcessCounters, ByteCounts, ProcessInfo | None, ProcessStats]
+        ] = {}
 
     def watch_connections(self, pids: frozenset[int]) -> None:
         self._watched = frozenset(pids)  # one reference swap: safe across threads
@@ -121,13 +124,34 @@ class ProbeSource:
             time=time.time(),
             interval=elapsed,
             backend=self.description,
-            processes=tuple(
-                _stats(delta, info, self._conns.count(delta.reading.tgid) if alive else 0, alive)
-                for delta, info, alive in described
-            ),
+            processes=self._all_stats(described),
             dropped_updates=drops.updates,
             connections=self._connections(maps, tables, watched),
         )
+
+    def _all_stats(
+        self, described: list[tuple[ProcessDelta, ProcessInfo | None, bool]]
+    ) -> tuple[ProcessStats, ...]:
+        """Every process's record; an idle process whose record would not change keeps its last one."""
+        last, self._last_stats = self._last_stats, {}
+        records = []
+        for delta, info, alive in described:
+            reading = delta.reading
+            conns = self._conns.count(reading.tgid) if alive else 0
+            cached = last.get(reading.identity)
+            if (
+                cached is not None
+                and cached[0] is reading  # the very objects: unchanged counters and details
+                and cached[1] is delta.delta
+                and cached[2] is info
+                and (cached[3].conns, cached[3].alive) == (conns, alive)
+            ):
+                stats = cached[3]
+            else:
+                stats = _stats(delta, info, conns, alive)
+            self._last_stats[reading.identity] = (reading, delta.delta, info, stats)
+            records.append(stats)
+        return tuple(records)
 
     def _describe(self, reading: ProcessCounters, now: float, verify: bool) -> ProcessInfo | None:
         """The process's details; asked of /proc on first sight, then every VERIFY_SECONDS and when
