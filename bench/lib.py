@@ -59,8 +59,9 @@ class Monitor:
     ready: Callable[[subprocess.Popen[str]], None] = lambda process: None
 
     @contextmanager
-    def running(self) -> Iterator[MonitorCost]:
-        """Run the monitor; on exit its CPU time, wall time, peak RSS and output are filled in."""
+    def running(self, warmup: float = 0.0) -> Iterator[MonitorCost]:
+        """Run the monitor; on exit its CPU time, wall time, peak RSS and output are filled in,
+        measured from ``warmup`` seconds after it is ready."""
         cost = MonitorCost()
         if not self.command:
             yield cost
@@ -70,6 +71,7 @@ class Monitor:
         )
         try:
             self.ready(process)
+            time.sleep(warmup)
             start_cpu, start = cpu_seconds(process.pid), time.monotonic()
             yield cost
             cost.cpu_seconds = cpu_seconds(process.pid) - start_cpu

@@ -3,8 +3,10 @@
     sudo .venv/bin/python -m bench.monitor_cost [--rounds 3] [--seconds 15]
 
 Loads: idle; bulk TCP over loopback (iperf3, 128 KiB writes); 1,000 processes holding 2,000 open
-loopback connections, each sending 64 bytes per connection every second (bench/many_connections.py).
-The monitors run in turn, round after round, each measured over the same window.
+loopback connections, each sending 64 bytes per connection every second (bench/many_connections.py),
+and the same processes sending every 10 s (most of them idle in any one interval; measured after a
+warm-up in which the monitor has seen them all). The monitors run in turn, round after round, each
+measured over the same window.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import argparse
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 
 from bench.lib import (
     NETHOGS,
@@ -32,12 +35,12 @@ from bench.lib import (
 
 
 @contextmanager
-def idle(seconds: float) -> Iterator[None]:
-    yield
+def idle(seconds: float) -> Iterator[float]:
+    yield 0.0
 
 
 @contextmanager
-def bulk_tcp(seconds: float) -> Iterator[None]:
+def bulk_tcp(seconds: float) -> Iterator[float]:
     server = subprocess.Popen(["iperf3", "-s", "-1", "-p", "5298", "-A", "0"], stdout=subprocess.DEVNULL)
     time.sleep(0.3)
     client = subprocess.Popen(
@@ -45,17 +48,24 @@ def bulk_tcp(seconds: float) -> Iterator[None]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        yield
+        yield 0.0
     finally:
         for process in (client, server):
             process.terminate()
             process.wait(timeout=30)
 
 
+def many_connections(period: float) -> Callable[[float], AbstractContextManager[float]]:
+    """The 1,000-process load with each client sending every ``period`` seconds; the monitor warms
+    up for one period, so that it has seen every process before it is measured."""
+    return partial(_many_connections, period)
+
+
 @contextmanager
-def many_connections(seconds: float) -> Iterator[None]:
+def _many_connections(period: float, seconds: float) -> Iterator[float]:
+    lifetime = seconds + 2 * period + 20
     load = subprocess.Popen(
-        [sys.executable, "-m", "bench.many_connections", "--seconds", str(seconds + 20)],
+        [sys.executable, "-m", "bench.many_connections", "--seconds", str(lifetime), "--period", str(period)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -64,13 +74,18 @@ def many_connections(seconds: float) -> Iterator[None]:
     load.stdout.readline()
     time.sleep(2)  # every connection is open and talking
     try:
-        yield
+        yield period + 1.0
     finally:
         load.terminate()
         load.wait(timeout=60)
 
 
-LOADS = {"idle": idle, "bulk TCP": bulk_tcp, "1,000 processes, 2,000 connections": many_connections}
+LOADS = {
+    "idle": idle,
+    "bulk TCP": bulk_tcp,
+    "1,000 processes, 2,000 connections": many_connections(1.0),
+    "the same, each sending every 10 s": many_connections(10.0),
+}
 
 
 @contextmanager
@@ -97,16 +112,17 @@ def tui_running() -> Iterator[int]:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
 
 
-def measure_tui(seconds: float) -> tuple[float, int]:
+def measure_tui(seconds: float, warmup: float) -> tuple[float, int]:
     with tui_running() as pid:
+        time.sleep(warmup)
         start_cpu, start = cpu_seconds(pid), time.monotonic()
         time.sleep(seconds)
         cpu = cpu_seconds(pid) - start_cpu
         return 100 * cpu / (time.monotonic() - start), memory_kib(pid, "VmHWM")
 
 
-def measure_headless(monitor: Monitor, seconds: float) -> tuple[float, int]:
-    with monitor.running() as cost:
+def measure_headless(monitor: Monitor, seconds: float, warmup: float) -> tuple[float, int]:
+    with monitor.running(warmup) as cost:
         time.sleep(seconds)
     return cost.cpu_percent, cost.peak_rss_kib
 
@@ -117,16 +133,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     options = parser.parse_args()
     monitors = {
-        "netwatch --format json": lambda: measure_headless(NETWATCH_JSON, options.seconds),
-        "netwatch TUI": lambda: measure_tui(options.seconds),
-        "nethogs (baseline)": lambda: measure_headless(NETHOGS, options.seconds),
+        "netwatch --format json": lambda warmup: measure_headless(NETWATCH_JSON, options.seconds, warmup),
+        "netwatch TUI": lambda warmup: measure_tui(options.seconds, warmup),
+        "nethogs (baseline)": lambda warmup: measure_headless(NETHOGS, options.seconds, warmup),
     }
     results: dict[tuple[str, str], list[tuple[float, int]]] = {}
     for _ in range(options.rounds):
         for load_name, load in LOADS.items():
             for monitor_name, measure in monitors.items():
-                with load(options.seconds):
-                    results.setdefault((load_name, monitor_name), []).append(measure())
+                with load(options.seconds) as warmup:
+                    results.setdefault((load_name, monitor_name), []).append(measure(warmup))
     rows = []
     for load_name in LOADS:
         baseline = median([cpu for cpu, _ in results[(load_name, "nethogs (baseline)")]])
