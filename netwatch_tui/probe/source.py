@@ -12,7 +12,7 @@ from netwatch_tui.connections import ConnectionTables, traffic_by_socket
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
-from netwatch_tui.model.snapshot import ByteCounts, Connection, ProcessStats, Snapshot
+from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.calibration import calibrate
 from netwatch_tui.probe.handover import attach_in_child
@@ -49,9 +49,7 @@ class ProbeSource:
         self._exits_unrecorded = 0
         self._verify_all_until = 0.0
         self._conns = ConnectionCounter()
-        self._last_stats: dict[
-            tuple[int, int], tuple[ProcessCounters, ByteCounts, ProcessInfo | None, ProcessStats]
-        ] = {}
+        self._last_stats: dict[tuple[int, int], tuple[ProcessCounters, ProcessInfo | None, ProcessStats]] = {}
 
     def watch_connections(self, pids: frozenset[int]) -> None:
         self._watched = frozenset(pids)  # one reference swap: safe across threads
@@ -107,14 +105,14 @@ class ProbeSource:
                 gone.append(reading)
             described.append((delta, self._known.get(reading.identity), False))
         self._known = known
-        alive_pids = {identity[0] for identity in known}
-        # A process's connections are recounted when its token changes (see connection_counter.py).
+        # The live processes, each with what makes its connections be recounted when it changes
+        # (see connection_counter.py).
         tokens = {
             d.reading.tgid: (d.reading.first_ns, d.reading.socket_events)
             for d, _, alive in described
             if alive
         }
-        self._info.keep_only(alive_pids)
+        self._info.keep_only(tokens)
         self._verify.keep_only(known)
         if gone:  # their last bytes are in this snapshot; free their kernel entries
             maps.forget_processes([r.tgid for r in gone])
@@ -142,14 +140,14 @@ class ProbeSource:
             if (
                 cached is not None
                 and cached[0] is reading  # the very objects: unchanged counters and details
-                and cached[1] is delta.delta
-                and cached[2] is info
-                and (cached[3].conns, cached[3].alive) == (conns, alive)
+                and cached[1] is info
+                and cached[2].delta is delta.delta
+                and (cached[2].conns, cached[2].alive) == (conns, alive)
             ):
-                stats = cached[3]
+                stats = cached[2]
             else:
                 stats = _stats(delta, info, conns, alive)
-            self._last_stats[reading.identity] = (reading, delta.delta, info, stats)
+            self._last_stats[reading.identity] = (reading, info, stats)
             records.append(stats)
         return tuple(records)
 
