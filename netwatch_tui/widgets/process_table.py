@@ -13,7 +13,9 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual._types import SegmentLines
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
@@ -23,13 +25,15 @@ from netwatch_tui.model.columns import Col, ColumnSpec, layout, sorted_columns
 from netwatch_tui.model.monitor import Frame
 from netwatch_tui.model.table_rows import ProcessRow
 from netwatch_tui.model.view import ViewOptions, visible_rows
+from netwatch_tui.widgets.table_cell import TableCell
 
 _Shown = tuple[tuple[Cell, ...], bool]  # a row's cells and whether it is drawn as exited
 _MARGIN = 5  # rows above and below the viewport kept current too, so a small scroll shows no stale row
 _STYLES = ("exited", "tx", "rx")
+_KEPT_RENDERS = 4096  # rendered cells kept across updates: several screens' worth
 
 
-class ProcessTable(DataTable[Text]):
+class ProcessTable(DataTable[TableCell]):
     """Shows a Frame through ViewOptions; call :meth:`show` for every refresh."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -51,6 +55,7 @@ class ProcessTable(DataTable[Text]):
         self._interval = 1.0
         self._styles: dict[str, Style] = {}
         self._last: tuple[Frame, ViewOptions] | None = None
+        self._kept_renders: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(_KEPT_RENDERS)
 
     def on_mount(self) -> None:
         self.watch(self, "scroll_y", self._refresh_visible, init=False)
@@ -93,8 +98,51 @@ class ProcessTable(DataTable[Text]):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles = {}  # the theme or the CSS changed: look the component styles up again
+        self._kept_renders.clear()
         self._shown.clear()  # and redraw every row with them
         self._stale = set(self._rows)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        """DataTable's rendering of a cell, kept across updates for as long as the cell is unchanged.
+
+        DataTable forgets every rendered cell on any update (its cache key holds an update count), so
+        each interval would render every visible cell again, although most of them (PID, USER,
+        COMMAND, the idle processes' figures) did not change. Our cells are immutable objects,
+        replaced only when their text or style changes, so the cell object itself (hashed by
+        identity) stands for its content in the key; the rest of the key is DataTable's own.
+        """
+        if row_index < 0 or column_index < 0:  # the header and row labels: DataTable's way
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            self.get_cell_at(Coordinate(row_index, column_index)),
+            row_index,  # part of the rendered style (the row a click lands on)
+            column_index,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+            self.show_cursor,
+            self.cell_padding,
+        )
+        lines = self._kept_renders.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._kept_renders[key] = lines
+        return lines
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._kept_renders.clear()
 
     def _set_columns(self, specs: tuple[ColumnSpec, ...]) -> None:
         self.clear(columns=True)
@@ -125,10 +173,11 @@ class ProcessTable(DataTable[Text]):
             self._shown.pop(pid, None)
         order = [pid for pid in self._order if pid in self._rows]
         present = set(order)
-        blank = [Text()] * (len(self._specs) - 1)
+        blank = [TableCell()] * (len(self._specs) - 1)
         for row in rows:
             if row.pid not in present:
-                self.add_row(Text(str(row.pid)), *blank, key=str(row.pid))  # PID first: the sort reads it
+                pid_cell = TableCell((str(row.pid), None))  # PID first: the sort reads it
+                self.add_row(pid_cell, *blank, key=str(row.pid))
                 order.append(row.pid)
         target = [row.pid for row in rows]
         if order != target:
@@ -162,16 +211,12 @@ class ProcessTable(DataTable[Text]):
             self._styles[name] = self.get_component_rich_style(f"process-table--{name}", partial=True)
         return self._styles[name]
 
-    def _text(self, spec: ColumnSpec, cell: Cell, exited: bool) -> Text:
+    def _text(self, spec: ColumnSpec, cell: Cell, exited: bool) -> TableCell:
+        dimmed = self._style("exited") if exited else None
         if isinstance(cell, HistoryCell):
-            text = Text.assemble(
-                (cell.tx, self._style("tx")), " ", (cell.rx, self._style("rx")), no_wrap=True
-            )
-        else:
-            text = Text(cell, justify="right" if spec.numeric else "left", no_wrap=True, overflow="ellipsis")
-        if exited:
-            text.stylize(self._style("exited"))
-        return text
+            parts = ((cell.tx, self._style("tx")), (" ", None), (cell.rx, self._style("rx")))
+            return TableCell(*parts, style=dimmed)
+        return TableCell((cell, None), right=spec.numeric, style=dimmed)
 
     def _restore_cursor(self, pid: int | None, row: int) -> None:
         """Back onto the same process; if it is gone, onto whatever row took its place."""

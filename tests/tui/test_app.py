@@ -213,7 +213,7 @@ async def test_exited_processes_stay_a_few_intervals_then_go() -> None:
         assert row.exited
         assert wget.pid in shown_pids(app)
         dimmed = table_of(app).get_cell(str(wget.pid), Col.COMMAND.value)
-        assert dimmed.spans, "an exited row is drawn with the exited style"
+        assert dimmed.style, "an exited row is drawn with the exited style"
         await feed(pilot, TICKS)
         assert wget.pid in shown_pids(app)
         await feed(pilot, TICKS + 1)
@@ -495,7 +495,7 @@ async def test_hostile_names_are_shown_literally() -> None:
             for col, text in ((Col.COMMAND, name), (Col.USER, user)):
                 shown = table_of(app).get_cell(str(pid), col.value)
                 assert shown.plain == text
-                assert not shown.spans  # no style came from the name itself
+                assert [style for _, style in shown.parts] == [None]  # no style came from the name itself
 
 
 # -- kill ---------------------------------------------------------------------------------------------
@@ -608,3 +608,38 @@ async def test_a_replay_plays_in_the_tui_labelled_and_with_speed_keys(tmp_path: 
         assert source.speed == 4.0 and "REPLAY x4" in status_text(app)
         await pilot.press("minus", "minus")
         assert source.speed == 1.0
+
+
+def screen_rows(app: NetwatchApp) -> dict[int, tuple[str, object]]:
+    """What the table draws for each row on screen: pid -> (the line's text, the row its clicks hit)."""
+    table = table_of(app)
+    drawn = {}
+    for y in range(table.header_height, table.size.height):
+        strip = table.render_line(y)
+        words = strip.text.split()
+        if words:
+            styles = [segment.style for segment in strip if segment.style and segment.style.meta]
+            drawn[int(words[0])] = (strip.text, {style.meta.get("row") for style in styles})
+    return drawn
+
+
+async def test_screen_shows_each_cells_latest_text_at_its_current_row() -> None:
+    """The renders kept across updates: a changed cell is drawn anew, a moved row clicks as itself."""
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("s")  # by TX rate: the rows move as the rates change
+        await pilot.pause()
+        lines_seen, orders_seen = set(), set()
+        for tick in range(TICKS, TICKS + 4):
+            await feed(pilot, tick)
+            table = table_of(app)
+            drawn = screen_rows(app)
+            assert len(drawn) == len(shown_pids(app))
+            for pid, (line, clicks) in drawn.items():
+                for col in table.columns_shown:
+                    assert cell(app, pid, col).strip() in line
+                assert clicks == {shown_pids(app).index(pid)}
+            lines_seen.add(tuple(line for line, _ in drawn.values()))
+            orders_seen.add(tuple(shown_pids(app)))
+        assert len(lines_seen) > 1 and len(orders_seen) > 1, "the ticks changed cells and moved rows"
