@@ -7,8 +7,12 @@ Three conditions run interleaved on the same synthetic snapshots (no probe, no r
   cell as strings, without Textual;
 - handler: the app's SnapshotReady handler (the same model work, plus diffing the DataTable and
   updating changed cells, the status line) in a headless Textual app;
-- handler + paint: posting the message and waiting until the app is idle again (the screen composed);
-- idle wait alone: the same wait with no message, the test harness's own share of the line above.
+- handler + paint: posting the message and waiting until the app is idle again (the screen composed),
+  in wall-clock time;
+- idle wait alone: the same wait with no message, the test harness's own share of the line above
+  (it sleeps until the process stops using the CPU);
+- handler + paint, CPU time: the same span as handler + paint in CPU time, which leaves the
+  harness's sleeping out: the UI work per snapshot, the figure the goal is about.
 Medians in ms per snapshot, and each condition's ratio to the baseline measured beside it.
 """
 
@@ -62,6 +66,7 @@ async def measure(processes: int, snapshots: int, warmup: int) -> dict[str, list
         "handler": [],
         "handler + paint": [],
         "idle wait alone": [],
+        "handler + paint, CPU time": [],
     }
     baseline = Monitor()
     options = ViewOptions()
@@ -78,16 +83,16 @@ async def measure(processes: int, snapshots: int, warmup: int) -> dict[str, list
             handler = time.perf_counter() - start
             await pilot.pause()
 
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             app.post_message(SnapshotReady(snapshot))
             await pilot.pause()
-            painted = time.perf_counter() - start
+            painted, painted_cpu = time.perf_counter() - start, time.process_time() - start_cpu
 
             start = time.perf_counter()
             await pilot.pause()
             idle = time.perf_counter() - start
             if index >= warmup:
-                for name, seconds in zip(times, (model, handler, painted, idle)):
+                for name, seconds in zip(times, (model, handler, painted, idle, painted_cpu)):
                     times[name].append(seconds * 1000)
     return times
 
@@ -117,7 +122,7 @@ def main() -> int:
                 "## UI work per snapshot",
                 f"{conditions_line()}. {options.processes} processes, {options.snapshots} snapshots "
                 f"per condition (after {options.warmup} warm-up), interleaved; headless Textual app at "
-                f"{SIZE[0]}x{SIZE[1]}. Goal: <= 50 ms per snapshot.",
+                f"{SIZE[0]}x{SIZE[1]}. Goal: <= 50 ms of UI work per snapshot (the CPU-time line).",
                 "",
                 table(["condition", "median ms", "min ms", "max ms", "vs baseline"], rows),
             ]
