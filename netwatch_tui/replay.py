@@ -45,7 +45,7 @@ class _IdleProcesses:
 
     def complete(self, snapshot: Snapshot) -> Snapshot:
         listed = {process.pid for process in snapshot.processes}
-        idle = tuple(replace(p, delta=NO_BYTES) for pid, p in self._alive.items() if pid not in listed)
+        idle = tuple(p._replace(delta=NO_BYTES) for pid, p in self._alive.items() if pid not in listed)
         for process in snapshot.processes:
             if process.alive:
                 self._alive[process.pid] = process

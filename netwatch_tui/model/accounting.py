@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts
 
 
-@dataclass(frozen=True)
-class ProcessDelta:
+class ProcessDelta(NamedTuple):
     """One process's reading and the bytes it moved since the previous reading."""
 
     reading: ProcessCounters

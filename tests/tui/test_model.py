@@ -150,7 +150,7 @@ def test_sort_rows_breaks_ties_by_ascending_pid_in_both_directions() -> None:
 
 def test_loopback_choice_changes_the_rate_order() -> None:
     lo = ByteCounts(Traffic(100, 0), loopback=Traffic(100, 0))
-    local = replace(stats(1), delta=lo, total=lo)
+    local = stats(1)._replace(delta=lo, total=lo)
     rows = RowBook().update(snap(local, stats(2, 10)))
     assert [r.pid for r in sort_rows(rows, SortOrder(SortKey.RATE), include_loopback=True)] == [1, 2]
     assert [r.pid for r in sort_rows(rows, SortOrder(SortKey.RATE), include_loopback=False)] == [2, 1]

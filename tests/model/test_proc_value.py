@@ -1,0 +1,30 @@
+"""The kernel's per-process entry decodes field by field as the probe laid it out."""
+
+from __future__ import annotations
+
+import ctypes
+
+from netwatch_tui.model.snapshot import ByteCounts, Traffic
+from netwatch_tui.probe.layout import ProcValue
+from netwatch_tui.probe.maps import PROC_VALUE, decode_process
+
+
+def test_struct_format_is_the_ctypes_layout() -> None:
+    assert PROC_VALUE.size == ctypes.sizeof(ProcValue)
+
+
+def test_every_field_lands_in_its_place() -> None:
+    value = ProcValue(
+        first_ns=11, tx=1, rx=2, lo_tx=3, lo_rx=4, pkt_tx=5, pkt_rx=6, uid=1000, comm=b"curl", socket_events=7
+    )
+    reading = decode_process(42, bytes(value), exited=True)
+    assert (reading.tgid, reading.first_ns, reading.uid, reading.comm) == (42, 11, 1000, "curl")
+    assert reading.counts == ByteCounts(Traffic(1, 2), Traffic(3, 4), Traffic(5, 6))
+    assert reading.exited and reading.socket_events == 7
+
+
+def test_a_name_of_fifteen_bytes_and_one_not_utf8() -> None:
+    full = decode_process(1, bytes(ProcValue(comm=b"a" * 15)), exited=False)
+    assert full.comm == "a" * 15
+    bad = decode_process(1, bytes(ProcValue(comm=b"x\xffy")), exited=False)
+    assert bad.comm == "x\\xffy"
