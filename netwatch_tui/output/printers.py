@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Protocol, TextIO
 
 from netwatch_tui.model.sanitize import clean
 from netwatch_tui.model.snapshot import Snapshot
 from netwatch_tui.model.units import format_csv_rate
-from netwatch_tui.output.json_records import snapshot_record
+from netwatch_tui.output.json_records import RecordEncoder
 
 CSV_HEADER = "PID, COMMAND, CONNS, TX_SEC, RX_SEC"
 
@@ -25,11 +24,10 @@ class JsonPrinter:
 
     def __init__(self, stream: TextIO, include_loopback: bool) -> None:
         self._stream = stream
-        self._include_loopback = include_loopback
+        self._encoder = RecordEncoder(include_loopback)
 
     def write(self, snapshot: Snapshot) -> None:
-        record = snapshot_record(snapshot, self._include_loopback)
-        self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._stream.write(self._encoder.encode(snapshot) + "\n")
         self._stream.flush()
 
 

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from netwatch_tui.model.snapshot import ByteCounts, ProcessStats, Snapshot, Traffic
-from netwatch_tui.output.json_records import snapshot_from_record, snapshot_record
+from netwatch_tui.model.text import decode_untrusted
+from netwatch_tui.output.json_records import RecordEncoder, snapshot_from_record, snapshot_record
+from netwatch_tui.synthetic import DEMO, HOSTILE, SyntheticSource
 
 CONTRACT = {
     "pid", "name", "cmdline", "user", "conns",
@@ -51,3 +53,68 @@ def test_round_trip_for_replay(include_loopback: bool) -> None:
     assert back.replay
     (process,) = back.processes
     assert process == original.processes[0]
+
+
+def reference_record(snapshot: Snapshot, include_loopback: bool) -> dict:
+    """The record as the README documents it, built field by field: the oracle for RecordEncoder."""
+
+    def process_record(process: ProcessStats) -> dict:
+        moved, total = process.bytes(include_loopback), process.totals(include_loopback)
+        return {
+            "pid": process.pid,
+            "name": decode_untrusted(process.name),
+            "cmdline": decode_untrusted(process.cmdline),
+            "user": decode_untrusted(process.user),
+            "conns": process.conns,
+            "tx_bytes": moved.tx,
+            "rx_bytes": moved.rx,
+            "tx_rate": round(snapshot.rate(moved.tx), 3),
+            "rx_rate": round(snapshot.rate(moved.rx), 3),
+            "tx_total": total.tx,
+            "rx_total": total.rx,
+            "lo_tx_bytes": process.delta.loopback.tx,
+            "lo_rx_bytes": process.delta.loopback.rx,
+            "lo_tx_total": process.total.loopback.tx,
+            "lo_rx_total": process.total.loopback.rx,
+            "packet_tx_bytes": process.delta.packet.tx,
+            "packet_rx_bytes": process.delta.packet.rx,
+            "packet_tx_total": process.total.packet.tx,
+            "packet_rx_total": process.total.packet.rx,
+            "start_time": process.start_time,
+            "alive": process.alive,
+        }
+
+    record = {
+        "time": round(snapshot.time, 6),
+        "interval": round(snapshot.interval, 6),
+        "backend": snapshot.backend,
+        "loopback": include_loopback,
+        "processes": [
+            process_record(p) for p in snapshot.processes if not p.alive or p.bytes(include_loopback)
+        ],
+    }
+    if snapshot.dropped_updates:
+        record["dropped_updates"] = snapshot.dropped_updates
+    return record
+
+
+def varied_snapshots() -> list[Snapshot]:
+    source = SyntheticSource(DEMO + HOSTILE, count=0)
+    snapshots = [source.snapshot(tick) for tick in range(6)]  # exits, idle ticks, hostile names
+    gone = ProcessStats(
+        7, "b\udcffad", "", "x\u2028y", None, 0, ByteCounts(), ByteCounts(Traffic(3, 4)), False
+    )
+    snapshots.append(Snapshot(1.0, 0.0, "kprobes", (gone, *snapshot().processes), dropped_updates=12))
+    snapshots.append(Snapshot(1_800_000_000.123456789, 1 / 3, 'tr"ace\\points', snapshot().processes))
+    return snapshots
+
+
+@pytest.mark.parametrize("include_loopback", [True, False])
+def test_encoder_writes_json_dumps_characters(include_loopback: bool) -> None:
+    encoder = RecordEncoder(include_loopback)
+    written = 0
+    for each in varied_snapshots():
+        expected = json.dumps(reference_record(each, include_loopback), separators=(",", ":"))
+        assert encoder.encode(each) == expected  # one encoder throughout: the identities it keeps
+        written += len(json.loads(expected)["processes"])
+    assert written > 20
