@@ -55,19 +55,18 @@ class ConnectionCounter:
         """Recount whoever needs it; ``alive`` maps each live pid to its token. The tables read (None
         if nobody needed any) also serve the detail view of the ``watched`` processes, which are
         always read afresh."""
-        self._counts = {pid: count for pid, count in self._counts.items() if pid in alive}
-        self._tokens = {pid: token for pid, token in self._tokens.items() if pid in alive}
-        self._fd_counts = {pid: count for pid, count in self._fd_counts.items() if pid in alive}
-        self._fd_checks.keep_only(alive)
+        # Set operations on the views, not a loop: with 1,000 processes, most of them unchanged,
+        # this runs every interval.
+        for table in (self._counts, self._tokens, self._fd_counts):
+            for pid in table.keys() - alive.keys():
+                del table[pid]
+        fd_check = self._fd_checks.take_due(alive.keys(), now) if self._fd_count_known else set()
         if now >= self._next_full:
             due = set(alive)
             self._next_full = now + self._full_period
         else:
-            due = {
-                pid
-                for pid, token in alive.items()
-                if self._tokens.get(pid) != token or self._fds_changed(pid, now)
-            }
+            due = {pid for pid, _ in alive.items() - self._tokens.items()}  # new, or token changed
+            due.update(pid for pid in fd_check - due if open_file_count(pid) != self._fd_counts.get(pid))
         due |= watched & alive.keys()
         if not due and not watched:
             return None
@@ -83,10 +82,3 @@ class ConnectionCounter:
 
     def count(self, pid: int) -> int:
         return self._counts.get(pid, 0)
-
-    def _fds_changed(self, pid: int, now: float) -> bool:
-        return (
-            self._fd_count_known
-            and self._fd_checks.due(pid, now)
-            and open_file_count(pid) != self._fd_counts.get(pid)
-        )

@@ -91,12 +91,14 @@ class ProbeSource:
             self._verify_all_until = now + FORCED_VERIFY_SECONDS
         self._exits_unrecorded = drops.exits
         verify_all = now < self._verify_all_until
+        verify_due = self._verify.take_due({d.reading.identity for d in deltas if not d.reading.exited}, now)
         known: dict[tuple[int, int], ProcessInfo] = {}
         described: list[tuple[ProcessDelta, ProcessInfo | None, bool]] = []
         gone: list[ProcessCounters] = []
         for delta in deltas:
             reading = delta.reading
-            info = None if reading.exited else self._describe(reading, now, verify_all)
+            verify = verify_all or reading.identity in verify_due
+            info = None if reading.exited else self._describe(reading, verify)
             if info is not None:
                 known[reading.identity] = info
                 described.append((delta, info, True))
@@ -113,7 +115,6 @@ class ProbeSource:
             if alive
         }
         self._info.keep_only(tokens)
-        self._verify.keep_only(known)
         if gone:  # their last bytes are in this snapshot; free their kernel entries
             maps.forget_processes([r.tgid for r in gone])
         watched = self._watched
@@ -151,15 +152,15 @@ class ProbeSource:
             records.append(stats)
         return tuple(records)
 
-    def _describe(self, reading: ProcessCounters, now: float, verify: bool) -> ProcessInfo | None:
-        """The process's details; asked of /proc on first sight, then every VERIFY_SECONDS and when
-        ``verify`` says so.
+    def _describe(self, reading: ProcessCounters, verify: bool) -> ProcessInfo | None:
+        """The process's details; asked of /proc on first sight, then when ``verify`` says so: every
+        VERIFY_SECONDS (staggered), and for everyone after the kernel failed to record an exit.
 
         In between, the kernel's exit hook is what says a process is gone (it moves the entry to
         the exited map); the checks catch exits that hook could not record.
         """
         known = self._known.get(reading.identity)
-        if known is not None and not self._verify.due(reading.identity, now) and not verify:
+        if known is not None and not verify:
             return known
         return self._info.lookup(reading.tgid, reading.first_ns)
 
