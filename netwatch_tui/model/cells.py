@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import NamedTuple, Union
 
 from netwatch_tui.model.columns import Col, ColumnSpec
+from netwatch_tui.model.history import HistoryView
 from netwatch_tui.model.sanitize import clean
-from netwatch_tui.model.snapshot import ByteCounts, Traffic
+from netwatch_tui.model.snapshot import Traffic
 from netwatch_tui.model.sparkline import spark
 from netwatch_tui.model.table_rows import ProcessRow
 from netwatch_tui.model.units import format_bytes, format_rate
@@ -24,10 +25,10 @@ class HistoryCell(NamedTuple):
 Cell = Union[str, HistoryCell]
 
 
-def history_cell(history: Sequence[ByteCounts], width: int, include_loopback: bool) -> HistoryCell:
+def history_cell(history: HistoryView, width: int, include_loopback: bool) -> HistoryCell:
     """The last ``(width - 1) // 2`` intervals of TX and of RX, on one scale so they compare."""
     count = (width - 1) // 2
-    recent = [moved.shown(include_loopback) for moved in history[-count:]]
+    recent = history.shown(include_loopback, count)
     recent = [Traffic()] * (count - len(recent)) + recent
     top = max((max(t.tx, t.rx) for t in recent), default=0)
     return HistoryCell(spark([t.tx for t in recent], top), spark([t.rx for t in recent], top))

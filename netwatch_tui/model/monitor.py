@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netwatch_tui.model.history import HISTORY_LENGTH, History
+from netwatch_tui.model.history import HISTORY_LENGTH, History, HistoryView
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, Snapshot
 from netwatch_tui.model.table_rows import KEEP_EXITED, ProcessRow, RowBook
 
@@ -19,7 +19,7 @@ class Frame:
 
     snapshot: Snapshot
     rows: tuple[ProcessRow, ...]
-    host_history: tuple[ByteCounts, ...]
+    host_history: HistoryView
     host_total: ByteCounts
     number: int  # how many snapshots the monitor had received when it built this frame
 
@@ -43,6 +43,4 @@ class Monitor:
         self._host.push(moved)
         self._host_total = self._host_total + moved
         self._count += 1
-        return Frame(
-            snapshot, self._rows.update(snapshot), self._host.values(), self._host_total, self._count
-        )
+        return Frame(snapshot, self._rows.update(snapshot), self._host.view(), self._host_total, self._count)

@@ -31,7 +31,7 @@ def host_line(state: DisplayState) -> list[Segment]:
         return [*_badges(state), (f"waiting for the first snapshot ({state.source})", "dim")]
     options = state.options
     snapshot = frame.snapshot
-    history = [moved.shown(options.include_loopback) for moved in frame.host_history[-HOST_SPARK:]]
+    history = frame.host_history.shown(options.include_loopback, HOST_SPARK)
     now = history[-1]
     top = max(max(t.tx, t.rx) for t in history)
     line = [

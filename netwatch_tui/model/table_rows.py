@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netwatch_tui.model.history import HISTORY_LENGTH, History
+from netwatch_tui.model.history import HISTORY_LENGTH, History, HistoryView
 from netwatch_tui.model.identity import same_start_time
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, ProcessStats, Snapshot
 
@@ -22,7 +22,7 @@ class ProcessRow:
 
     stats: ProcessStats
     moved: ByteCounts
-    history: tuple[ByteCounts, ...]
+    history: HistoryView
     exited: bool
 
     @property
@@ -40,7 +40,7 @@ class _Entry:
         self.exited_for: int | None = None  # intervals since the exit was seen, None while alive
 
     def row(self) -> ProcessRow:
-        return ProcessRow(self.stats, self.moved, self.history.values(), self.exited_for is not None)
+        return ProcessRow(self.stats, self.moved, self.history.view(), self.exited_for is not None)
 
 
 def _same_process(old: ProcessStats, new: ProcessStats) -> bool:

@@ -108,7 +108,7 @@ class DetailScreen(Screen[None]):
                 ("since start", f"TX {format_bytes(total.tx)}   RX {format_bytes(total.rx)}"),
             ]
         )
-        history = [counts.shown(options.include_loopback) for counts in self._row.history]
+        history = self._row.history.shown(options.include_loopback)
         for direction, values in (
             ("tx", [t.tx / interval for t in history]),
             ("rx", [t.rx / interval for t in history]),

@@ -31,6 +31,7 @@ _Shown = tuple[tuple[Cell, ...], bool]  # a row's cells and whether it is drawn 
 _MARGIN = 5  # rows above and below the viewport kept current too, so a small scroll shows no stale row
 _STYLES = ("exited", "tx", "rx")
 _KEPT_RENDERS = 4096  # rendered cells kept across updates: several screens' worth
+_SCREEN_ROWS = 400  # rows and lines kept by DataTable's own caches: several screens' worth
 
 
 class ProcessTable(DataTable[TableCell]):
@@ -56,6 +57,13 @@ class ProcessTable(DataTable[TableCell]):
         self._styles: dict[str, Style] = {}
         self._last: tuple[Frame, ViewOptions] | None = None
         self._kept_renders: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(_KEPT_RENDERS)
+        # DataTable's own caches are keyed by its update count, so after an update (every interval)
+        # nothing in them serves again; at their default sizes (10,000 cells, 1,000 rows and lines)
+        # they held about 10 MB of dead renders with 1,000 processes. A few screens' worth will do.
+        self._cell_render_cache = LRUCache(_KEPT_RENDERS)
+        self._row_render_cache = LRUCache(_SCREEN_ROWS)
+        self._row_renderable_cache = LRUCache(_SCREEN_ROWS)
+        self._line_cache = LRUCache(_SCREEN_ROWS)
 
     def on_mount(self) -> None:
         self.watch(self, "scroll_y", self._refresh_visible, init=False)

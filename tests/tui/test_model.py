@@ -77,13 +77,36 @@ def test_history_keeps_the_last_n_intervals() -> None:
     history = History(3)
     for tx in range(5):
         history.push(ByteCounts(Traffic(tx, 0)))
-    assert [moved.all.tx for moved in history.values()] == [2, 3, 4]
-    assert len(history) == 3
+    assert [moved.tx for moved in history.view().shown(True)] == [2, 3, 4]
+    assert len(history.view()) == 3
+
+
+def test_history_over_many_pushes_keeps_exactly_the_last_n() -> None:
+    history = History(5)
+    for tx in range(1, 500):  # past the slack many times over
+        history.push(ByteCounts(Traffic(tx, 2 * tx), Traffic(1, 0)))
+        expected = range(max(1, tx - 4), tx + 1)
+        shown = history.view().shown(False)
+        assert shown == [Traffic(t - 1, 2 * t) for t in expected]
+    assert history.view().shown(True, last=2) == [Traffic(498, 996), Traffic(499, 998)]
+
+
+def test_a_history_view_does_not_change_after_it_is_taken() -> None:
+    """A paused screen shows an old frame: its sparklines must stay as they were."""
+    history = History(3)
+    history.push(ByteCounts(Traffic(1, 1)))
+    view = history.view()
+    for tx in range(2, 400):
+        history.push(ByteCounts(Traffic(tx, tx)))
+    assert view.shown(True) == [Traffic(1, 1)]
+    assert len(view) == 1
 
 
 def test_history_cell_pads_short_histories_and_shares_one_scale() -> None:
-    history = [ByteCounts(Traffic(8, 0)), ByteCounts(Traffic(0, 4))]
-    assert history_cell(history, width=9, include_loopback=True) == HistoryCell("  █ ", "   ▄")
+    history = History()
+    history.push(ByteCounts(Traffic(8, 0)))
+    history.push(ByteCounts(Traffic(0, 4)))
+    assert history_cell(history.view(), width=9, include_loopback=True) == HistoryCell("  █ ", "   ▄")
 
 
 # -- rows: retention of exited processes, pid reuse -------------------------------------------------
@@ -113,9 +136,9 @@ def test_a_reused_pid_starts_a_new_history() -> None:
     book = RowBook()
     book.update(snap(stats(10, 5, start=100.0)))
     (row,) = book.update(snap(stats(10, 9, start=100.0)))
-    assert [moved.all.tx for moved in row.history] == [5, 9]
+    assert [moved.tx for moved in row.history.shown(True)] == [5, 9]
     (row,) = book.update(snap(stats(10, 1, start=5000.0)))
-    assert [moved.all.tx for moved in row.history] == [1]
+    assert [moved.tx for moved in row.history.shown(True)] == [1]
 
 
 def test_monitor_adds_up_host_bytes_and_counts_snapshots() -> None:
@@ -124,7 +147,7 @@ def test_monitor_adds_up_host_bytes_and_counts_snapshots() -> None:
     frame = monitor.ingest(snap(stats(1, 1, 1)))
     assert frame.number == 2
     assert frame.host_total.all == Traffic(16, 4)
-    assert [moved.all for moved in frame.host_history] == [Traffic(15, 3), Traffic(1, 1)]
+    assert frame.host_history.shown(True) == [Traffic(15, 3), Traffic(1, 1)]
     assert frame.row(1) is not None and frame.row(99) is None
 
 
