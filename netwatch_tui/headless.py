@@ -10,6 +10,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from types import FrameType
 
@@ -35,6 +36,36 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise StopRequested(signal.Signals(signum).name)
 
 
+class HandOff:
+    """Snapshots from the worker to the printer, at most ``MAX_PENDING`` of them waiting.
+
+    When nobody reads the output (a pipe whose reader is busy or stopped), the printer blocks, and
+    the worker then waits here instead of piling snapshots up in memory. The kernel counts on
+    meanwhile, so the next snapshot covers the longer interval and no byte is lost.
+    """
+
+    MAX_PENDING = 2
+
+    def __init__(self) -> None:
+        self._items: queue.Queue[Snapshot | _Finished] = queue.Queue(maxsize=self.MAX_PENDING)
+        self._closed = threading.Event()
+
+    def put(self, item: Snapshot | _Finished) -> None:
+        """Wait for room; give up once the printer is done (:meth:`close`)."""
+        while not self._closed.is_set():
+            try:
+                self._items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def get(self) -> Snapshot | _Finished:
+        return self._items.get()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
 def _printer(output_format: str, include_loopback: bool) -> Printer:
     printer_class = JsonPrinter if output_format == "json" else CsvPrinter
     return printer_class(sys.stdout, include_loopback)
@@ -47,7 +78,7 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def _print_until_done(items: queue.Queue[Snapshot | _Finished], printer: Printer, count: int | None) -> None:
+def _print_until_done(items: HandOff, printer: Printer, count: int | None) -> None:
     printed = 0
     while count is None or printed < count:
         item = items.get()
@@ -65,7 +96,7 @@ def run_headless(
     source: SnapshotSource, output_format: str, count: int | None, include_loopback: bool
 ) -> int:
     """Print snapshots from ``source``; return the exit status."""
-    items: queue.Queue[Snapshot | _Finished] = queue.Queue()
+    items = HandOff()
     worker = SnapshotWorker(source, items.put, lambda error: items.put(_Finished(error)))
     previous = {signum: signal.signal(signum, _raise_stop) for signum in _STOP_SIGNALS}
     try:
@@ -79,6 +110,7 @@ def run_headless(
     finally:
         for signum in _STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+        items.close()  # a worker waiting to hand over a snapshot stops waiting
         worker.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
