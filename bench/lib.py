@@ -14,6 +14,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,8 +70,14 @@ class Monitor:
         process = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
         )
+        chunks: list[str] = []
+        drain: threading.Thread | None = None
         try:
             self.ready(process)
+            # Read the output as it comes: a monitor whose output pipe fills up stops working and
+            # would look cheap (netwatch's JSON at 1,000 processes fills a pipe in one interval).
+            drain = threading.Thread(target=_read_all, args=(process, chunks), daemon=True)
+            drain.start()
             time.sleep(warmup)
             start_cpu, start = cpu_seconds(process.pid), time.monotonic()
             yield cost
@@ -80,10 +87,19 @@ class Monitor:
         finally:
             process.send_signal(signal.SIGINT)
             try:
-                cost.output = process.communicate(timeout=20)[0]
+                process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-                cost.output = process.communicate()[0]
+                process.wait()
+            if drain is not None:
+                drain.join(timeout=20)
+            cost.output = "".join(chunks)
+
+
+def _read_all(process: subprocess.Popen[str], chunks: list[str]) -> None:
+    assert process.stdout is not None
+    for chunk in iter(lambda: process.stdout.read(1 << 16), ""):  # type: ignore[union-attr]
+        chunks.append(chunk)
 
 
 def _first_line(process: subprocess.Popen[str]) -> None:
