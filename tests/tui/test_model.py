@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import pytest
@@ -337,3 +338,20 @@ def test_parse_cgroup_finds_the_path_and_the_container(
     if path is not None:
         assert info.path == path
     assert info.container == container
+
+
+def test_history_with_idle_intervals_matches_a_plain_list_of_the_last_n() -> None:
+    """Idle intervals are not stored: what is shown must still put every interval in its place."""
+    rng = random.Random(7)
+    history, reference = History(20), []
+    views = []
+    for number in range(1, 2000):
+        busy = rng.random() < 0.3
+        moved = ByteCounts(Traffic(number, 1), Traffic(number // 2, 0)) if busy else NO_BYTES
+        history.push(moved)
+        reference.append(moved)
+        views.append((history.view(), reference[-20:]))
+    for view, expected in views:  # old views included: they never change
+        for include_loopback in (True, False):
+            assert view.shown(include_loopback) == [m.shown(include_loopback) for m in expected]
+            assert view.shown(include_loopback, last=7) == [m.shown(include_loopback) for m in expected[-7:]]
