@@ -47,7 +47,6 @@ class RecordEncoder:
 
     def encode(self, snapshot: Snapshot) -> str:
         include_loopback = self._include_loopback
-        interval = snapshot.interval
         last, self._identities = self._identities, {}
         processes = []
         for process in snapshot.processes:
@@ -64,8 +63,8 @@ class RecordEncoder:
                 process.conns,
                 moved.tx,
                 moved.rx,
-                round(moved.tx / interval, 3) if interval > 0 else 0.0,
-                round(moved.rx / interval, 3) if interval > 0 else 0.0,
+                round(snapshot.rate(moved.tx), 3),
+                round(snapshot.rate(moved.rx), 3),
                 shown.tx,
                 shown.rx,
                 *delta.loopback,
@@ -78,7 +77,7 @@ class RecordEncoder:
             processes.append(identity + numbers)
         dropped = f',"dropped_updates":{snapshot.dropped_updates}' if snapshot.dropped_updates else ""
         return (
-            f'{{"time":{round(snapshot.time, 6)!r},"interval":{round(interval, 6)!r},'
+            f'{{"time":{round(snapshot.time, 6)!r},"interval":{round(snapshot.interval, 6)!r},'
             f'"backend":{_dumps(snapshot.backend)},"loopback":{_BOOLEAN[include_loopback]},'
             f'"processes":[{",".join(processes)}]{dropped}}}'
         )
