@@ -64,7 +64,8 @@ VARIANTS = {
         _ONE_HASH.replace("FIELD", "rx"),
     ),
     "netwatch": (
-        "netwatch's program: per-socket and per-process entries, loopback split",
+        "netwatch's program: this CPU's socket and process slots (hash maps when one is missed), "
+        "loopback split",
         "account(args->sk, family, args->protocol, args->ret, 0);",
         "account(args->sk, family, args->protocol, args->ret, 1);",
     ),

@@ -6,6 +6,7 @@ attached the program, reading its maps needs nothing but this system call.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -13,6 +14,7 @@ import platform
 
 _SYSCALL_BPF = {"x86_64": 321, "aarch64": 280, "armv7l": 386, "ppc64le": 361, "s390x": 351, "riscv64": 280}
 _MAP_LOOKUP_ELEM = 1
+_MAP_UPDATE_ELEM = 2
 _MAP_DELETE_ELEM = 3
 _MAP_LOOKUP_BATCH = 24
 _MAP_LOOKUP_AND_DELETE_BATCH = 25
@@ -66,6 +68,11 @@ def lookup(map_fd: int, key: ctypes._CData, value: ctypes._CData) -> bool:
     return True
 
 
+def update(map_fd: int, key: ctypes._CData, value: ctypes._CData) -> None:
+    """Set the element at ``key`` to ``value``."""
+    _bpf(_MAP_UPDATE_ELEM, _ElementAttr(map_fd, 0, ctypes.addressof(key), ctypes.addressof(value), 0))
+
+
 def delete(map_fd: int, key: ctypes._CData) -> bool:
     """Remove the element at ``key``; False if there was none."""
     try:
@@ -73,6 +80,25 @@ def delete(map_fd: int, key: ctypes._CData) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def read_array(map_fd: int, entries: int, value_size: int) -> bytes:
+    """The values of an array map of ``entries`` elements, one after another, in one system call."""
+    keys = (ctypes.c_uint32 * entries)()
+    values = ctypes.create_string_buffer(entries * value_size)
+    token = ctypes.c_uint64()
+    attr = _BatchAttr(
+        out_batch=ctypes.addressof(token),
+        keys=ctypes.addressof(keys),
+        values=ctypes.addressof(values),
+        count=entries,
+        map_fd=map_fd,
+    )
+    with contextlib.suppress(FileNotFoundError):  # ENOENT: the end was reached within this call
+        _bpf(_MAP_LOOKUP_BATCH, attr)
+    if attr.count != entries:
+        raise OSError(errno.EIO, f"array map read {attr.count} of {entries} elements")
+    return values.raw
 
 
 def read_all(map_fd: int, key_type: type, value_type: type, delete_read: bool = False) -> list[tuple]:

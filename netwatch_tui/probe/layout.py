@@ -52,10 +52,41 @@ class SockValue(ctypes.Structure):
     )
 
 
+class ProcSlot(ctypes.Structure):
+    """struct proc_slot_t"""
+
+    _fields_ = (
+        ("tgid", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
+        ("first_ns", ctypes.c_uint64),
+        ("tx", ctypes.c_uint64),
+        ("rx", ctypes.c_uint64),
+        ("lo_tx", ctypes.c_uint64),
+        ("lo_rx", ctypes.c_uint64),
+    )
+
+
+class SockSlot(ctypes.Structure):
+    """struct sock_slot_t"""
+
+    _fields_ = (
+        ("sk", ctypes.c_uint64),
+        ("tx", ctypes.c_uint64),
+        ("rx", ctypes.c_uint64),
+        ("lport", ctypes.c_uint16),
+        ("dport", ctypes.c_uint16),
+        ("loopback", ctypes.c_uint8),
+        ("tcp", ctypes.c_uint8),
+        ("pad", ctypes.c_uint8 * 2),
+    )
+
+
 # name: (key type, value type), in the order the child sends their descriptors.
 MAPS: dict[str, tuple[type, type]] = {
     "procs": (ctypes.c_uint32, ProcValue),
     "exited": (ExitedKey, ProcValue),
     "socks": (ctypes.c_uint64, SockValue),
     "drops": (ctypes.c_uint32, ctypes.c_uint64),
+    "proc_slots": (ctypes.c_uint32, ProcSlot),
+    "sock_slots": (ctypes.c_uint32, SockSlot),
 }

@@ -17,7 +17,7 @@ from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe import environment
 from netwatch_tui.probe.backends import Backend
 from netwatch_tui.probe.btf import BtfError, KernelTypes
-from netwatch_tui.probe.maps import map_sizes
+from netwatch_tui.probe.maps import map_sizes, possible_cpus
 
 BPF_DIR = Path(__file__).parent / "bpf"
 # BCC rewrites map calls and generates tracepoint argument structs only in the text it is given,
@@ -49,6 +49,7 @@ def compile_flags() -> list[str]:
         raise NetwatchError(f"cannot read socket layout from the kernel's BTF: {exc}") from exc
     flags = [f"-D{name}={value}" for name, value in map_sizes().items()]
     flags += [f"-D{name}={value}" for name, value in offsets.items()]
+    flags.append(f"-DNW_CPUS={possible_cpus()}")
     if exit_tracepoint_has_group_dead():
         flags.append("-DHAVE_GROUP_DEAD")
     return flags

@@ -14,8 +14,32 @@
   when full, the least recently used socket's entry is evicted; per-process totals do not depend
   on it. Entry size about 100 bytes, so 65,536 entries cost about 6.5 MB of kernel memory.
 
+- ``proc_slots``, ``sock_slots`` (arrays, PROC_SLOTS and SOCK_SLOTS per possible CPU, powers of
+  two): see "Slots" below. When two processes (or sockets) want the same slot, the second one's
+  bytes go to the hash maps as before: slower, never lost.
+
 Each size can be changed with an environment variable of the same name prefixed ``NETWATCH_``
 (``NETWATCH_PROC_ENTRIES=65536``), for machines with more processes than these hold.
+
+Slots
+-----
+Each send and receive used to cost two hash lookups (socket, then process): most of the probe's
+time per event. Now each CPU has a stripe of slots in two plain arrays, indexed by pid and by a
+hash of the socket's address, whose lookups the verifier turns into a few instructions:
+
+- A process slot is owned by one process (tgid and first_ns) from its first byte on that CPU until
+  it exits. It holds that process's bytes on that CPU; its ``procs`` entry holds the rest (bytes
+  of events that found the slot taken, and AF_PACKET bytes). At exit, the kernel adds every CPU's
+  slot into the ``exited`` record and frees them. A process's total is its entry plus its slots.
+- A socket slot caches the socket's loopback flag and holds its bytes until another socket takes
+  the slot; they are then added to the socket's ``socks`` entry. A TCP socket's slots are freed
+  when it closes.
+
+Read order keeps every byte counted once: ``exited``, then the process slots, then ``procs`` (a
+process retired in between is in neither and comes next time with all its bytes; one retired
+just before has its live entry and slots ignored); ``socks``, then the socket slots (a slot
+emptied in between was emptied before its bytes reached ``socks``: they come one read late, and
+the total shown never goes down meanwhile).
 """
 
 from __future__ import annotations
@@ -24,21 +48,32 @@ import ctypes
 import ipaddress
 import os
 import struct
+from pathlib import Path
 from typing import NamedTuple
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters, SocketCounters
-from netwatch_tui.model.snapshot import ByteCounts, Traffic
+from netwatch_tui.model.snapshot import ZERO, ByteCounts, Traffic
 from netwatch_tui.model.text import decode_untrusted
-from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all
+from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all, read_array, update
 from netwatch_tui.probe.handover import AttachedProbe
-from netwatch_tui.probe.layout import TASK_COMM_LEN, ExitedKey, ProcValue, SockValue
+from netwatch_tui.probe.layout import TASK_COMM_LEN, ExitedKey, ProcSlot, ProcValue, SockValue
 
-# struct proc_val_t as layout.ProcValue lays it out: native order and alignment.
+# The structs as layout.py lays them out: native order and alignment.
 PROC_VALUE = struct.Struct(f"@7QI{TASK_COMM_LEN}sI")
+PROC_SLOT = struct.Struct("@IIQ4Q")  # tgid, pad, first_ns, tx, rx, lo_tx, lo_rx
+SOCK_SLOT = struct.Struct("@3QHHBB2x")  # sk, tx, rx, lport, dport, loopback, tcp
+FIRST_NS = struct.Struct("@Q")  # the first field of proc_val_t
 
-DEFAULT_MAP_SIZES = {"PROC_ENTRIES": 16384, "EXITED_ENTRIES": 16384, "SOCK_ENTRIES": 65536}
+DEFAULT_MAP_SIZES = {
+    "PROC_ENTRIES": 16384,
+    "EXITED_ENTRIES": 16384,
+    "SOCK_ENTRIES": 65536,
+    "PROC_SLOTS": 512,
+    "SOCK_SLOTS": 512,
+}
 AF_INET6 = 10
+POSSIBLE_CPUS = Path("/sys/devices/system/cpu/possible")
 
 
 class Drops(NamedTuple):
@@ -56,8 +91,19 @@ def map_sizes() -> dict[str, int]:
         text = os.environ.get(f"NETWATCH_{name}", str(default))
         if not text.isdigit() or not 1 <= int(text) <= 1 << 24:
             raise NetwatchError(f"NETWATCH_{name}={text!r}: give a number of entries from 1 to {1 << 24}")
+        if name.endswith("_SLOTS") and int(text) & (int(text) - 1):
+            raise NetwatchError(f"NETWATCH_{name}={text!r}: give a power of two")
         sizes[name] = int(text)
     return sizes
+
+
+def possible_cpus() -> int:
+    """How many CPUs the kernel may ever number (the slots have a stripe for each)."""
+    try:
+        last = POSSIBLE_CPUS.read_text().strip().split(",")[-1].split("-")[-1]
+        return int(last) + 1
+    except (OSError, ValueError):
+        return os.cpu_count() or 1
 
 
 class ProbeMaps:
@@ -67,44 +113,90 @@ class ProbeMaps:
         self._probe = probe
         self.backend = probe.backend
         self._fds = probe.map_fds
-        self._last_live: dict[int, tuple[bytes, ProcessCounters]] = {}
+        sizes, cpus = map_sizes(), possible_cpus()
+        self._proc_slots_per_cpu, self._cpus = sizes["PROC_SLOTS"], cpus
+        self._proc_slot_count = cpus * sizes["PROC_SLOTS"]
+        self._sock_slot_count = cpus * sizes["SOCK_SLOTS"]
+        self._last_live: dict[int, tuple[bytes, tuple[int, ...] | None, ProcessCounters]] = {}
+        self._socket_floor: dict[tuple, Traffic] = {}
 
     def take_processes(self) -> list[ProcessCounters]:
         """Every live process's counters, and the exited ones' (removed from the kernel as read).
 
         A live entry unchanged since the last read comes back as the very same object: most
         processes are idle in most intervals, and the stages after this one skip them by identity.
+        The read order is the one "Slots" above explains.
         """
         exited = read_all(self._fds["exited"], ExitedKey, ProcValue, delete_read=True)
+        slots = self._process_slots()
         live = read_all(self._fds["procs"], ctypes.c_uint32, ProcValue)
         readings = [decode_process(key.tgid, bytes(value), exited=True) for key, value in exited]
+        retired = {(key.tgid, key.first_ns) for key, _ in exited}
         last, self._last_live = self._last_live, {}
         for tgid, value in live:
             raw = bytes(value)
+            identity = (tgid, FIRST_NS.unpack_from(raw)[0])
+            if identity in retired:  # it exited between the two reads: its record has it all
+                continue
+            extra = slots.get(identity)
             cached = last.get(tgid)
-            unchanged = cached is not None and cached[0] == raw
-            reading = cached[1] if unchanged else decode_process(tgid, raw, exited=False)
-            self._last_live[tgid] = (raw, reading)
+            unchanged = cached is not None and cached[0] == raw and cached[1] == extra
+            reading = cached[2] if unchanged else decode_process(tgid, raw, exited=False, slots=extra)
+            self._last_live[tgid] = (raw, extra, reading)
             readings.append(reading)
         return readings
 
+    def _process_slots(self) -> dict[tuple[int, int], tuple[int, ...]]:
+        """Bytes in the process slots, summed over the CPUs, by process (tgid, first_ns)."""
+        raw = read_array(self._fds["proc_slots"], self._proc_slot_count, PROC_SLOT.size)
+        found: dict[tuple[int, int], tuple[int, ...]] = {}
+        for tgid, _, first_ns, *counts in PROC_SLOT.iter_unpack(raw):
+            if tgid:
+                identity = (tgid, first_ns)
+                earlier = found.get(identity)
+                found[identity] = tuple(counts) if earlier is None else tuple(map(sum, zip(earlier, counts)))
+        return found
+
     def forget_processes(self, tgids: list[int]) -> None:
-        """Remove live entries of processes that are gone (their last bytes already read)."""
+        """Remove the kernel's entries and slots of processes that are gone (their last bytes
+        already read), or of netwatch itself after its calibration."""
         for tgid in tgids:
             delete(self._fds["procs"], ctypes.c_uint32(tgid))
+            self._free_process_slots(tgid)
+
+    def _free_process_slots(self, tgid: int) -> None:
+        slot = ProcSlot()
+        for cpu in range(self._cpus):
+            index = ctypes.c_uint32(cpu * self._proc_slots_per_cpu + (tgid & (self._proc_slots_per_cpu - 1)))
+            if lookup(self._fds["proc_slots"], index, slot) and slot.tgid == tgid:
+                update(self._fds["proc_slots"], index, ProcSlot())
 
     def sockets(self) -> list[SocketCounters]:
-        return [
-            SocketCounters(
-                family=v.family,
-                protocol=v.protocol,
-                local=(_address(v.family, v.saddr), v.lport),
-                remote=(_address(v.family, v.daddr), v.dport),
-                traffic=Traffic(v.tx, v.rx),
-                loopback=bool(v.loopback),
-            )
-            for _, v in read_all(self._fds["socks"], ctypes.c_uint64, SockValue)
-        ]
+        """Every socket's counters: its ``socks`` entry and its bytes still in slots (read in
+        that order, see "Slots"); never less than last time for the same socket."""
+        entries = read_all(self._fds["socks"], ctypes.c_uint64, SockValue)
+        unflushed = self._socket_slots()
+        floor, self._socket_floor = self._socket_floor, {}
+        found = []
+        for key, v in entries:
+            tx, rx = unflushed.get(key, (0, 0))
+            local, remote = (_address(v.family, v.saddr), v.lport), (_address(v.family, v.daddr), v.dport)
+            identity = (key, v.protocol, local, remote)
+            shown = floor.get(identity, ZERO)
+            traffic = Traffic(max(v.tx + tx, shown.tx), max(v.rx + rx, shown.rx))
+            self._socket_floor[identity] = traffic
+            found.append(SocketCounters(v.family, v.protocol, local, remote, traffic, bool(v.loopback)))
+        return found
+
+    def _socket_slots(self) -> dict[int, tuple[int, int]]:
+        """Bytes in the socket slots, summed over the CPUs, by socket address."""
+        raw = read_array(self._fds["sock_slots"], self._sock_slot_count, SOCK_SLOT.size)
+        found: dict[int, tuple[int, int]] = {}
+        for sk, tx, rx, *_ in SOCK_SLOT.iter_unpack(raw):
+            if sk:
+                earlier_tx, earlier_rx = found.get(sk, (0, 0))
+                found[sk] = (earlier_tx + tx, earlier_rx + rx)
+        return found
 
     def drops(self) -> Drops:
         """What the kernel side could not record since the start (the ``drops`` map, see above)."""
@@ -126,9 +218,14 @@ def _address(family: int, raw: ctypes.Array[ctypes.c_uint8]) -> str:
     return str(ipaddress.IPv4Address(packed[:4]))
 
 
-def decode_process(tgid: int, raw: bytes, exited: bool) -> ProcessCounters:
-    """Decode one ``struct proc_val_t`` (its bytes: one struct call instead of a ctypes read per field)."""
+def decode_process(
+    tgid: int, raw: bytes, exited: bool, slots: tuple[int, ...] | None = None
+) -> ProcessCounters:
+    """Decode one ``struct proc_val_t`` (its bytes: one struct call instead of a ctypes read per field),
+    adding what its ``slots`` hold (tx, rx, lo_tx, lo_rx)."""
     first_ns, tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx, uid, comm, socket_events = PROC_VALUE.unpack(raw)
+    if slots is not None:
+        tx, rx, lo_tx, lo_rx = tx + slots[0], rx + slots[1], lo_tx + slots[2], lo_rx + slots[3]
     counts = ByteCounts(Traffic(tx, rx), Traffic(lo_tx, lo_rx), Traffic(pkt_tx, pkt_rx))
     name = decode_untrusted(comm.split(b"\0", 1)[0])
     return ProcessCounters(tgid, first_ns, name, uid, counts, exited, socket_events)

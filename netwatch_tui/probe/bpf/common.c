@@ -3,6 +3,7 @@
  *
  * Compile-time constants (-D) passed by the loader:
  *   PROC_ENTRIES, EXITED_ENTRIES, SOCK_ENTRIES   map sizes (see probe/maps.py)
+ *   PROC_SLOTS, SOCK_SLOTS, NW_CPUS              slots per CPU (powers of two), and possible CPUs
  *   OFF_DADDR, OFF_RCV_SADDR, OFF_DPORT, OFF_NUM, OFF_FAMILY, OFF_V6_DADDR, OFF_V6_RCV_SADDR
  *                                                 offsets in struct sock_common, from the running
  *                                                 kernel's BTF (probe/btf.py), not from headers
@@ -38,7 +39,7 @@ struct exited_key_t {
 /* One socket: its 4-tuple (read once, when first seen) and its bytes. */
 struct sock_val_t {
     u64 tx, rx;
-    u32 tgid;       /* the last process that moved bytes on it */
+    u32 tgid;       /* the last process that took a slot for it (or moved bytes on it) */
     u16 family;
     u16 protocol;
     u16 lport;      /* host order */
@@ -49,9 +50,33 @@ struct sock_val_t {
     u8 daddr[16];
 };
 
+/* Slots: the hot path's first stop (see "Slots" in probe/maps.py for why and how).
+ *
+ * Each CPU has its own stripe of PROC_SLOTS process slots and SOCK_SLOTS socket slots in a plain
+ * array; only programs running on that CPU add to it. BPF tracing programs do not nest on a CPU
+ * and run with preemption off, so the adds need no atomics. An array lookup is a few instructions
+ * (the verifier inlines it); a hash lookup costs 40-60 ns here, and the hot path had two. */
+struct proc_slot_t {
+    u32 tgid;       /* the owner, with first_ns; 0: free */
+    u32 pad;
+    u64 first_ns;
+    u64 tx, rx, lo_tx, lo_rx;   /* the owner's bytes on this CPU since it took the slot */
+};
+
+struct sock_slot_t {
+    u64 sk;         /* 0: free */
+    u64 tx, rx;     /* bytes not yet added to the socket's entry in `socks` */
+    u16 lport, dport;   /* host order: a non-TCP socket's address may be reused unseen */
+    u8 loopback;
+    u8 tcp;
+    u8 pad[2];
+};
+
 BPF_HASH(procs, u32, struct proc_val_t, PROC_ENTRIES);
 BPF_HASH(exited, struct exited_key_t, struct proc_val_t, EXITED_ENTRIES);
 BPF_TABLE("lru_hash", u64, struct sock_val_t, socks, SOCK_ENTRIES);
+BPF_ARRAY(proc_slots, struct proc_slot_t, NW_CPUS * PROC_SLOTS);
+BPF_ARRAY(sock_slots, struct sock_slot_t, NW_CPUS * SOCK_SLOTS);
 /* [0] updates lost because procs was full, [1] exits that could not be moved to `exited`. */
 BPF_ARRAY(drops, u64, 2);
 
@@ -137,29 +162,136 @@ static __always_inline struct proc_val_t *process_entry(u32 tgid)
     return val;
 }
 
+/* Keeps the compiler from moving stores across it: a slot's owner is written last. */
+#define NW_STORES_BEFORE_THIS() asm volatile("" ::: "memory")
+
+static __always_inline u32 proc_slot_index(u32 cpu, u32 tgid)
+{
+    return cpu * PROC_SLOTS + (tgid & (PROC_SLOTS - 1));
+}
+
+static __always_inline u32 sock_slot_index(u32 cpu, u64 sk)
+{
+    /* Socket addresses are slab objects, aligned alike: multiply to spread them. */
+    return cpu * SOCK_SLOTS + (u32)(((sk >> 4) * 0x9E3779B97F4A7C15ULL) >> 40) % SOCK_SLOTS;
+}
+
+static __always_inline void add_traffic(u64 *tx, u64 *rx, u64 bytes, int receive)
+{
+    if (receive)
+        *rx += bytes;
+    else
+        *tx += bytes;
+}
+
+static __always_inline int same_ports(const struct sock_slot_t *slot, const void *sk)
+{
+    u16 ports[2] = {};
+    bpf_probe_read_kernel(ports, sizeof(ports), (const char *)sk + OFF_DPORT);
+    return slot->lport == ports[1] && slot->dport == bpf_ntohs(ports[0]);
+}
+
+/* Hand a socket slot's bytes to the socket's `socks` entry and free the slot. The slot is
+ * emptied first: user space reads `socks` before the slots, so it may see these bytes one read
+ * late, never twice. */
+static __always_inline void flush_sock_slot(struct sock_slot_t *slot)
+{
+    u64 key = slot->sk, tx = slot->tx, rx = slot->rx;
+    slot->tx = 0;
+    slot->rx = 0;
+    slot->sk = 0;
+    struct sock_val_t *sock = socks.lookup(&key);
+    if (!sock)
+        return; /* closed (TCP) or evicted: its per-socket detail is gone anyway */
+    __sync_fetch_and_add(&sock->tx, tx);
+    __sync_fetch_and_add(&sock->rx, rx);
+}
+
+/* Book `bytes` on socket `sk` (this CPU's slot for it, or its `socks` entry); return whether the
+ * socket is on loopback. ``*made`` says whether its `socks` entry was made. */
+static __always_inline u8 book_socket(u32 cpu, const void *sk, u16 family, u16 protocol, u64 bytes,
+                                      int receive, u32 tgid, int *made)
+{
+    u64 key = (u64)sk;
+    u32 index = sock_slot_index(cpu, key);
+    struct sock_slot_t *slot = sock_slots.lookup(&index);
+    if (slot && slot->sk == key &&
+        (protocol == NW_IPPROTO_TCP ? slot->tcp : !slot->tcp && same_ports(slot, sk))) {
+        add_traffic(&slot->tx, &slot->rx, bytes, receive);
+        return slot->loopback;
+    }
+    struct sock_val_t *sock = socket_entry(sk, family, protocol, made);
+    if (!sock)
+        return 0;
+    sock->tgid = tgid;
+    if (!slot) {
+        if (receive)
+            __sync_fetch_and_add(&sock->rx, bytes);
+        else
+            __sync_fetch_and_add(&sock->tx, bytes);
+        return sock->loopback;
+    }
+    if (slot->sk)
+        flush_sock_slot(slot);
+    slot->tx = 0;
+    slot->rx = 0;
+    slot->lport = sock->lport;
+    slot->dport = sock->dport;
+    slot->loopback = sock->loopback;
+    slot->tcp = protocol == NW_IPPROTO_TCP;
+    NW_STORES_BEFORE_THIS();
+    slot->sk = key;
+    add_traffic(&slot->tx, &slot->rx, bytes, receive);
+    return slot->loopback;
+}
+
+static __always_inline void add_to_proc_slot(struct proc_slot_t *slot, u64 bytes, u8 loopback, int receive)
+{
+    add_traffic(&slot->tx, &slot->rx, bytes, receive);
+    if (loopback)
+        add_traffic(&slot->lo_tx, &slot->lo_rx, bytes, receive);
+}
+
 /* Book `bytes` moved on socket `sk` to the calling process. The caller has already kept only
- * AF_INET, AF_INET6 and AF_PACKET sockets and positive byte counts. */
+ * AF_INET, AF_INET6 and AF_PACKET sockets and positive byte counts.
+ *
+ * The usual case costs two array lookups: this CPU's slot for the socket (whose loopback flag it
+ * keeps) and this CPU's slot for the process. The hash maps are visited when a slot is missed:
+ * a new socket or process, or one whose slot another holds. */
 static __always_inline void account(const void *sk, u16 family, u16 protocol, u64 bytes, int receive)
 {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    u32 cpu = bpf_get_smp_processor_id();
     u8 loopback = 0;
     int new_socket = 0;
-    if (family != NW_AF_PACKET) {
-        struct sock_val_t *sock = socket_entry(sk, family, protocol, &new_socket);
-        if (sock) {
-            sock->tgid = tgid;
-            loopback = sock->loopback;
-            if (receive)
-                __sync_fetch_and_add(&sock->rx, bytes);
-            else
-                __sync_fetch_and_add(&sock->tx, bytes);
-        }
+    if (family != NW_AF_PACKET)
+        loopback = book_socket(cpu, sk, family, protocol, bytes, receive, tgid, &new_socket);
+    u32 index = proc_slot_index(cpu, tgid);
+    struct proc_slot_t *slot = family == NW_AF_PACKET ? 0 : proc_slots.lookup(&index);
+    int owned = slot && slot->tgid == tgid;
+    if (owned && !new_socket) {
+        add_to_proc_slot(slot, bytes, loopback, receive);
+        return;
     }
     struct proc_val_t *proc = process_entry(tgid);
     if (!proc)
         return;
     if (new_socket)
         __sync_fetch_and_add(&proc->socket_events, 1);
+    if (slot && !owned && slot->tgid == 0) { /* take the free slot */
+        slot->first_ns = proc->first_ns;
+        slot->tx = 0;
+        slot->rx = 0;
+        slot->lo_tx = 0;
+        slot->lo_rx = 0;
+        NW_STORES_BEFORE_THIS();
+        slot->tgid = tgid;
+        owned = 1;
+    }
+    if (owned) {
+        add_to_proc_slot(slot, bytes, loopback, receive);
+        return;
+    }
     if (receive) {
         __sync_fetch_and_add(&proc->rx, bytes);
         if (loopback)
@@ -180,8 +312,29 @@ static __always_inline int is_counted_family(u16 family)
     return family == NW_AF_INET || family == NW_AF_INET6 || family == NW_AF_PACKET;
 }
 
-/* The process is gone: move its counters to `exited` under a key that pid reuse cannot hit, so
- * user space reports its last bytes once and a new process with the same pid starts afresh. */
+/* Add to `total` the bytes of process (tgid, first_ns) in its slots on every CPU; with `release`,
+ * free those slots instead. */
+static __always_inline void visit_proc_slots(u32 tgid, u64 first_ns, struct proc_val_t *total, int release)
+{
+    for (u32 cpu = 0; cpu < NW_CPUS; cpu++) {
+        u32 index = proc_slot_index(cpu, tgid);
+        struct proc_slot_t *slot = proc_slots.lookup(&index);
+        if (!slot || slot->tgid != tgid || slot->first_ns != first_ns)
+            continue;
+        if (release) {
+            slot->tgid = 0;
+            continue;
+        }
+        total->tx += slot->tx;
+        total->rx += slot->rx;
+        total->lo_tx += slot->lo_tx;
+        total->lo_rx += slot->lo_rx;
+    }
+}
+
+/* The process is gone: move its counters (its entry and its slots) to `exited` under a key that
+ * pid reuse cannot hit, so user space reports its last bytes once and a new process with the
+ * same pid starts afresh. None of its threads is left to add to its slots meanwhile. */
 static __always_inline void retire_process(u32 tgid)
 {
     struct proc_val_t *val = procs.lookup(&tgid);
@@ -190,10 +343,13 @@ static __always_inline void retire_process(u32 tgid)
     struct exited_key_t key = {.tgid = tgid, .first_ns = val->first_ns};
     struct proc_val_t copy;
     __builtin_memcpy(&copy, val, sizeof(copy));
-    if (exited.update(&key, &copy) == 0)
+    visit_proc_slots(tgid, key.first_ns, &copy, 0);
+    if (exited.update(&key, &copy) == 0) {
+        visit_proc_slots(tgid, key.first_ns, &copy, 1);
         procs.delete(&tgid);
-    else
+    } else {
         count_drop(1);
+    }
 }
 
 /* TCP sockets are forgotten when they close (socket addresses are reused); the process that last
@@ -201,6 +357,14 @@ static __always_inline void retire_process(u32 tgid)
 static __always_inline void forget_socket(const void *sk)
 {
     u64 key = (u64)sk;
+    /* Its slots first: a slot does not check a TCP socket's ports, so a reused address must not
+     * find one. Its unflushed bytes go with it, like its entry's. */
+    for (u32 cpu = 0; cpu < NW_CPUS; cpu++) {
+        u32 index = sock_slot_index(cpu, key);
+        struct sock_slot_t *slot = sock_slots.lookup(&index);
+        if (slot && slot->sk == key)
+            __sync_val_compare_and_swap(&slot->sk, key, 0); /* unless that CPU took it meanwhile */
+    }
     struct sock_val_t *sock = socks.lookup(&key);
     if (!sock)
         return;
