@@ -3,10 +3,12 @@
     sudo .venv/bin/python -m bench.hot_path [--rounds 3] [--seconds 3]
 
 Each variant is attached to the same two tracepoints (sock_send_length, sock_recv_length) in turn,
-round after round, under the same syscall-bound load (iperf3 over loopback, 128-byte writes), with
-``kernel.bpf_stats_enabled`` on (switched off again afterwards). Reported: the median run time per
-event of each variant, and what each step adds to the one before. The empty variant is the floor
-any program on these tracepoints pays here, the statistics' own clock reads included.
+round after round. Under the syscall-bound load (iperf3 over loopback, 128-byte writes) with
+``kernel.bpf_stats_enabled`` on (switched off again afterwards): its run time per event. Then, with
+the statistics off, its throughput under the 128-byte and the UDP loads against a run with no
+program in the same round. Reported: the medians, and what each step adds to the one before. The
+empty variant is the floor any program on these tracepoints pays here; the process id variant, the
+floor of any program that books bytes to processes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 from pathlib import Path
 
 from bench.lib import conditions_line, median, table, write_result
-from bench.overhead import LOADS, _program_stats, run_iperf
+from bench.overhead import LOADS, _program_stats, run_iperf, throughput
 from netwatch_tui.probe.backends import TRACEPOINTS
 from netwatch_tui.probe.loader import BPF_DIR, COMMON_SOURCE, compile_flags
 
@@ -72,7 +74,18 @@ VARIANTS = {
 }
 
 
-HEADER = ["variant", "work per event", "run time per event", "added by the step", "each round (ns)"]
+HEADER = [
+    "variant",
+    "work per event",
+    "run time per event",
+    "added by the step",
+    "each round (ns)",
+    "throughput vs no program: TCP 128 B",
+    "UDP 1400 B",
+]
+THROUGHPUT_LOADS = ("TCP 128 B writes", "UDP 1400 B datagrams")
+STATS = Path("/proc/sys/kernel/bpf_stats_enabled")
+NO_PROGRAM = "no program"
 
 
 def program_text(send: str, receive: str) -> str:
@@ -80,18 +93,32 @@ def program_text(send: str, receive: str) -> str:
     return common + _PROBES.replace("SEND", send).replace("RECEIVE", receive)
 
 
-def nanoseconds_per_event(text: str, flags: list[str], seconds: float) -> float:
-    """Attach ``text``, run the 128-byte load, return the two programs' run time per event."""
+def measure(text: str, flags: list[str], seconds: float) -> tuple[float, dict[str, float]]:
+    """Attach ``text``; return its run time per event (statistics on) and its throughput under each
+    of THROUGHPUT_LOADS (statistics off: their clock reads would slow every event)."""
     from bcc import BPF  # deferred: BCC is needed by this benchmark only
 
     program = BPF(text=text.encode(), cflags=flags)
     try:
-        before = _socket_program_totals()
-        run_iperf(LOADS["TCP 128 B writes"], seconds)
-        after = _socket_program_totals()
+        STATS.write_text("1")
+        try:
+            before = _socket_program_totals()
+            run_iperf(LOADS["TCP 128 B writes"], seconds)
+            after = _socket_program_totals()
+        finally:
+            STATS.write_text("0")
+        return (after[0] - before[0]) / max(1, after[1] - before[1]), throughputs(seconds)
     finally:
         program.cleanup()
-    return (after[0] - before[0]) / max(1, after[1] - before[1])
+
+
+def throughputs(seconds: float) -> dict[str, float]:
+    """Bits per second under each of THROUGHPUT_LOADS."""
+    found = {}
+    for load in THROUGHPUT_LOADS:
+        report = run_iperf(LOADS[load], seconds)[0]
+        found[load] = throughput(report, "-u" in LOADS[load])[0]
+    return found
 
 
 def _socket_program_totals() -> tuple[int, int]:
@@ -113,30 +140,41 @@ def main() -> None:
     flags = compile_flags()
     texts = {name: program_text(send, receive) for name, (_, send, receive) in VARIANTS.items()}
     runs: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    stats = Path("/proc/sys/kernel/bpf_stats_enabled")
-    was = stats.read_text()
-    stats.write_text("1")
+    ratios = {name: {load: list[float]() for load in THROUGHPUT_LOADS} for name in VARIANTS}
+    was = STATS.read_text()
     try:
         for round_number in range(options.rounds):
-            order = list(texts.items())
-            for name, text in order if round_number % 2 == 0 else reversed(order):  # ABBA: drifts cancel
-                runs[name].append(nanoseconds_per_event(text, flags, options.seconds))
+            # No program first, then each variant; every other round the reverse (drifts cancel).
+            order: list[tuple[str, str | None]] = [(NO_PROGRAM, None), *texts.items()]
+            measured: dict[str, dict[str, float]] = {}
+            for name, text in order if round_number % 2 == 0 else reversed(order):
+                if text is None:
+                    measured[name] = throughputs(options.seconds)
+                    continue
+                per_event, measured[name] = measure(text, flags, options.seconds)
+                runs[name].append(per_event)
+            for name in texts:
+                for load in THROUGHPUT_LOADS:
+                    ratios[name][load].append(measured[name][load] / measured[NO_PROGRAM][load])
     finally:
-        stats.write_text(was)
+        STATS.write_text(was)
     rows = []
     previous = None
     for name, (what, _, _) in VARIANTS.items():
         cost = median(runs[name])
         step = "-" if previous is None else f"{cost - previous:+.0f} ns"
         each = ", ".join(f"{value:.0f}" for value in runs[name])
-        rows.append([name, what, f"{cost:.0f} ns", step, each])
+        shares = [f"x{median(ratios[name][load]):.3f}" for load in THROUGHPUT_LOADS]
+        rows.append([name, what, f"{cost:.0f} ns", step, each, *shares])
         previous = cost
     section = [
         "## Probe run time per event: netwatch's program and its floor",
-        f"Conditions: {conditions_line()}; iperf3 over 127.0.0.1 with 128-byte writes, {options.seconds:g} s "
-        f"per run, {options.rounds} interleaved rounds; `kernel.bpf_stats_enabled` on (its clock reads "
-        "are part of every figure). Per event = summed run time / run count of the send and receive "
-        "programs. CPU mitigations of this kernel: "
+        f"Conditions: {conditions_line()}; iperf3 over 127.0.0.1, server on CPU 0, client on CPU 1, "
+        f"{options.seconds:g} s per run, {options.rounds} interleaved rounds. Run time: under 128-byte "
+        "writes with `kernel.bpf_stats_enabled` on (its clock reads are part of every figure); per event "
+        "= summed run time / run count of the send and receive programs. Throughput: with the statistics "
+        "off, against a run with no program in the same round (median of the rounds' ratios). "
+        "CPU mitigations of this kernel: "
         f"{_mitigations()}.",
         "",
         table(HEADER, rows),
