@@ -16,7 +16,9 @@
 
 - ``proc_slots``, ``sock_slots`` (arrays, PROC_SLOTS and SOCK_SLOTS per possible CPU, powers of
   two): see "Slots" below. When two processes (or sockets) want the same slot, the second one's
-  bytes go to the hash maps as before: slower, never lost.
+  bytes go to the hash maps as before: slower, never lost. By default 512 per CPU, fewer on
+  machines with more than 16 CPUs (SLOTS_IN_ALL in all, at least 64 per CPU): user space reads
+  the process slots every interval, and a CPU sees only the processes that run on it.
 
 Each size can be changed with an environment variable of the same name prefixed ``NETWATCH_``
 (``NETWATCH_PROC_ENTRIES=65536``), for machines with more processes than these hold.
@@ -65,12 +67,13 @@ PROC_SLOT = struct.Struct("@IIQ4Q")  # tgid, pad, first_ns, tx, rx, lo_tx, lo_rx
 SOCK_SLOT = struct.Struct("@3QHHBB2x")  # sk, tx, rx, lport, dport, loopback, tcp
 FIRST_NS = struct.Struct("@Q")  # the first field of proc_val_t
 
+SLOTS_IN_ALL = 8192
 DEFAULT_MAP_SIZES = {
     "PROC_ENTRIES": 16384,
     "EXITED_ENTRIES": 16384,
     "SOCK_ENTRIES": 65536,
-    "PROC_SLOTS": 512,
-    "SOCK_SLOTS": 512,
+    "PROC_SLOTS": 0,  # 0: slots_per_cpu()
+    "SOCK_SLOTS": 0,
 }
 AF_INET6 = 10
 POSSIBLE_CPUS = Path("/sys/devices/system/cpu/possible")
@@ -88,13 +91,19 @@ def map_sizes() -> dict[str, int]:
     """The map sizes to compile with: the defaults, or NETWATCH_<NAME> from the environment."""
     sizes = {}
     for name, default in DEFAULT_MAP_SIZES.items():
-        text = os.environ.get(f"NETWATCH_{name}", str(default))
+        text = os.environ.get(f"NETWATCH_{name}", str(default or slots_per_cpu()))
         if not text.isdigit() or not 1 <= int(text) <= 1 << 24:
             raise NetwatchError(f"NETWATCH_{name}={text!r}: give a number of entries from 1 to {1 << 24}")
         if name.endswith("_SLOTS") and int(text) & (int(text) - 1):
             raise NetwatchError(f"NETWATCH_{name}={text!r}: give a power of two")
         sizes[name] = int(text)
     return sizes
+
+
+def slots_per_cpu() -> int:
+    """The default: 512, or SLOTS_IN_ALL shared by the CPUs (a power of two, at least 64)."""
+    share = SLOTS_IN_ALL // possible_cpus()
+    return max(64, min(512, 1 << (share.bit_length() - 1) if share else 0))
 
 
 def possible_cpus() -> int:
@@ -149,12 +158,13 @@ class ProbeMaps:
     def _process_slots(self) -> dict[tuple[int, int], tuple[int, ...]]:
         """Bytes in the process slots, summed over the CPUs, by process (tgid, first_ns)."""
         raw = read_array(self._fds["proc_slots"], self._proc_slot_count, PROC_SLOT.size)
+        owners = memoryview(raw).cast("I")[:: PROC_SLOT.size // 4].tolist()  # each slot's tgid
         found: dict[tuple[int, int], tuple[int, ...]] = {}
-        for tgid, _, first_ns, *counts in PROC_SLOT.iter_unpack(raw):
-            if tgid:
-                identity = (tgid, first_ns)
-                earlier = found.get(identity)
-                found[identity] = tuple(counts) if earlier is None else tuple(map(sum, zip(earlier, counts)))
+        for index in [index for index, tgid in enumerate(owners) if tgid]:  # most slots are free
+            tgid, _, first_ns, *counts = PROC_SLOT.unpack_from(raw, index * PROC_SLOT.size)
+            identity = (tgid, first_ns)
+            earlier = found.get(identity)
+            found[identity] = tuple(counts) if earlier is None else tuple(map(sum, zip(earlier, counts)))
         return found
 
     def forget_processes(self, tgids: list[int]) -> None:

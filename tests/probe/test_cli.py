@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -177,6 +178,30 @@ def test_bad_arguments_get_one_line(args: list[str], message: str) -> None:
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith("netwatch: ")
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("NETWATCH_PROC_ENTRIES", "many", "NETWATCH_PROC_ENTRIES='many': give a number of entries"),
+        ("NETWATCH_SOCK_ENTRIES", "0", "NETWATCH_SOCK_ENTRIES='0': give a number of entries from 1"),
+        ("NETWATCH_PROC_SLOTS", "100", "NETWATCH_PROC_SLOTS='100': give a power of two"),
+    ],
+)
+def test_bad_map_sizes_get_one_line(variable: str, value: str, message: str) -> None:
+    before = loaded_program_ids()
+    result = subprocess.run(
+        netwatch_command("--format", "json", "--count", "1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, variable: value},
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"netwatch: {message}")
+    assert loaded_program_ids() <= before, "a program outlived netwatch"
 
 
 def test_doctor_passes_here() -> None:
