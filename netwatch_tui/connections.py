@@ -10,8 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Container, Mapping
-from dataclasses import dataclass
-from functools import cached_property
+from typing import NamedTuple
 
 from netwatch_tui.model.counters import SocketCounters
 from netwatch_tui.model.snapshot import ZERO, Connection, Traffic
@@ -45,8 +44,7 @@ _TCP_LISTEN = 10
 _CONNECTED = 1
 
 
-@dataclass(frozen=True)
-class SocketRow:
+class SocketRow(NamedTuple):
     """One line of /proc/net/<table>; its addresses are decoded only when asked for (the detail
     view), since counting connections needs none of them."""
 
@@ -56,11 +54,11 @@ class SocketRow:
     remote_hex: str
     state: int
 
-    @cached_property
+    @property
     def local(self) -> tuple[str, int]:
         return _endpoint(self.local_hex)
 
-    @cached_property
+    @property
     def remote(self) -> tuple[str, int]:
         return _endpoint(self.remote_hex)
 

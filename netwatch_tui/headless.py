@@ -11,8 +11,8 @@ import queue
 import signal
 import sys
 import threading
-from dataclasses import dataclass
 from types import FrameType
+from typing import NamedTuple
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.snapshot import Snapshot
@@ -27,8 +27,7 @@ class StopRequested(Exception):
     """Raised in the main thread by a stop signal."""
 
 
-@dataclass(frozen=True)
-class _Finished:
+class _Finished(NamedTuple):
     error: BaseException | None
 
 

@@ -10,7 +10,7 @@ import os
 import pwd
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import psutil
 
@@ -21,8 +21,7 @@ _BOOT_TIME = psutil.boot_time()
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-@dataclass(frozen=True)
-class ProcessInfo:
+class ProcessInfo(NamedTuple):
     name: str
     cmdline: str
     user: str

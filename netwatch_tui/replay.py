@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -51,7 +50,7 @@ class _IdleProcesses:
                 self._alive[process.pid] = process
             else:
                 self._alive.pop(process.pid, None)
-        return replace(snapshot, processes=snapshot.processes + idle)
+        return snapshot._replace(processes=snapshot.processes + idle)
 
 
 class ReplaySource:

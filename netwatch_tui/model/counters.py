@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from netwatch_tui.model.snapshot import ByteCounts, Traffic
@@ -31,8 +30,7 @@ class ProcessCounters(NamedTuple):
         return (self.tgid, self.first_ns)
 
 
-@dataclass(frozen=True)
-class SocketCounters:
+class SocketCounters(NamedTuple):
     """The bytes the probe counted on one inet socket, with the socket's addresses."""
 
     family: int

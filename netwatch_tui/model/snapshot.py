@@ -6,7 +6,7 @@ Nothing here imports Textual or BCC: these types are the contract between the tw
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import NamedTuple
 
 
@@ -85,8 +85,7 @@ class ProcessStats(NamedTuple):
         return self.total.shown(include_loopback)
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(NamedTuple):
     """One socket of a process, as the detail view lists it.
 
     ``local`` and ``remote`` are ``"address:port"`` (IPv6 in brackets); ``state`` is the TCP state
@@ -101,8 +100,7 @@ class Connection:
     traffic: Traffic = ZERO
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """Everything the monitor knows at the end of one interval.
 
     ``processes`` holds every process with traffic since the monitor started that is still alive,
@@ -116,7 +114,7 @@ class Snapshot:
     replay: bool = False
     dropped_updates: int = 0
     # Connections of the processes a consumer asked about (SnapshotSource.watch_connections).
-    connections: Mapping[int, tuple[Connection, ...]] = field(default_factory=dict)
+    connections: Mapping[int, tuple[Connection, ...]] = MappingProxyType({})
 
     def active(self, include_loopback: bool = True) -> tuple[ProcessStats, ...]:
         """Processes that moved bytes during this interval."""

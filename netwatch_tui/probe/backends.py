@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe import environment
@@ -48,8 +47,7 @@ def _kprobes_available() -> bool:
     return root is not None and (root / "kprobe_events").exists()
 
 
-@dataclass(frozen=True)
-class Backend:
+class Backend(NamedTuple):
     """One way of counting: its BPF source, how it attaches, and whether this kernel can run it."""
 
     name: str

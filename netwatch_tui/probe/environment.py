@@ -9,9 +9,8 @@ from __future__ import annotations
 import importlib
 import os
 import platform
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from netwatch_tui.errors import NetwatchError
 
@@ -21,8 +20,7 @@ KHEADERS_ARCHIVE = Path("/sys/kernel/kheaders.tar.xz")
 SETUP_HINT = "sudo ./dev.sh setup"
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """The outcome of one check: ``detail`` says what was found, ``fix`` what to do if it failed."""
 
     name: str

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe.layout import MAPS
@@ -17,13 +16,13 @@ _MAX_FDS = 250  # below the kernel's SCM_MAX_FD (253)
 _TIMEOUT = 300  # a BCC compile under software emulation takes over a minute
 
 
-@dataclass
 class AttachedProbe:
     """Descriptors of an attached probe: its maps by name, and everything else that keeps it attached."""
 
-    backend: str
-    map_fds: dict[str, int]
-    held_fds: list[int]
+    def __init__(self, backend: str, map_fds: dict[str, int], held_fds: list[int]) -> None:
+        self.backend = backend
+        self.map_fds = map_fds
+        self.held_fds = held_fds
 
     def close(self) -> None:
         """Close every descriptor: the kernel detaches the programs when the last one goes."""

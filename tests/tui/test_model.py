@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
 
@@ -291,7 +290,7 @@ def test_status_shows_badges_totals_and_choices() -> None:
 
 
 def test_status_labels_a_replay_with_its_speed() -> None:
-    frame = Monitor().ingest(replace(SyntheticSource().snapshot(0), replay=True, backend="tracepoints"))
+    frame = Monitor().ingest(SyntheticSource().snapshot(0)._replace(replay=True, backend="tracepoints"))
     host = _text(host_line(DisplayState(frame, ViewOptions(), "replay of x", speed=4.0)))
     assert "REPLAY x4" in host and "SYNTHETIC" not in host
 
