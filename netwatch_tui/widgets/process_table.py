@@ -30,7 +30,7 @@ from netwatch_tui.widgets.table_cell import TableCell
 _Shown = tuple[tuple[Cell, ...], bool]  # a row's cells and whether it is drawn as exited
 _MARGIN = 5  # rows above and below the viewport kept current too, so a small scroll shows no stale row
 _STYLES = ("exited", "tx", "rx")
-_KEPT_RENDERS = 4096  # rendered cells kept across updates: several screens' worth
+_KEPT_RENDERS = 1024  # rendered cells kept across updates: two screens' worth
 _SCREEN_ROWS = 400  # rows and lines kept by DataTable's own caches: several screens' worth
 
 
