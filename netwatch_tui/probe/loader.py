@@ -52,12 +52,27 @@ def compile_flags() -> list[str]:
     flags.append(f"-DNW_CPUS={possible_cpus()}")
     if exit_tracepoint_has_group_dead():
         flags.append("-DHAVE_GROUP_DEAD")
+    else:
+        flags += _live_threads_offsets(kernel)
     return flags
+
+
+def _live_threads_offsets(kernel: KernelTypes) -> list[str]:
+    """Where a task's count of live threads is (task_struct.signal->live), for the exit hook of
+    kernels whose exit tracepoint does not say when a process's last thread exits."""
+    try:
+        offsets = {
+            "OFF_TASK_SIGNAL": kernel.offset_of("task_struct", "signal"),
+            "OFF_SIGNAL_LIVE": kernel.offset_of("signal_struct", "live"),
+        }
+    except BtfError as exc:
+        raise NetwatchError(f"cannot read the task layout from the kernel's BTF: {exc}") from exc
+    return [f"-D{name}={value}" for name, value in offsets.items()]
 
 
 def exit_tracepoint_has_group_dead() -> bool:
     """Whether sched_process_exit says which thread's exit ends the process (Linux >= 6.16);
-    before, the probe takes the main thread's exit for the process's."""
+    before, the probe reads the process's count of live threads itself."""
     tracefs = environment.tracefs_root()
     exit_format = tracefs / "events/sched/sched_process_exit/format" if tracefs else None
     return bool(exit_format and exit_format.exists() and "group_dead" in exit_format.read_text())

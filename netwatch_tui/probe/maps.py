@@ -43,11 +43,10 @@ just before has its live entry and slots ignored); ``socks``, then the socket sl
 emptied in between was emptied before its bytes reached ``socks``: they come one read late, and
 the total shown never goes down meanwhile).
 
-Limits: on kernels before 6.16 the main thread's exit stands for the process's (lifecycle.c). If
-another thread is still sending then, on another CPU, at the instant the kernel folds that CPU's
-slot, that one send's bytes can be lost. A process whose exit the kernel could not record (the
-``exited`` map full) keeps its slots until user space finds it gone; a process reusing its pid
-before then adds to them, as it would to the shared ``procs`` entry.
+The kernel folds a process's slots when its last thread exits: none of its threads is left to add
+to them. Limit: a process whose exit the kernel could not record (the ``exited`` map full) keeps
+its slots until user space finds it gone; a process reusing its pid before then adds to them, as it
+would to the shared ``procs`` entry.
 """
 
 from __future__ import annotations

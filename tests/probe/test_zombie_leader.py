@@ -6,19 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
-from netwatch_tui.probe.loader import exit_tracepoint_has_group_dead
 from tests.markers import requires_bpf
 from tests.netwatch_run import NetwatchRun, totals_by_pid
 
-pytestmark = [
-    requires_bpf,
-    pytest.mark.skipif(
-        not exit_tracepoint_has_group_dead(),
-        reason="sched_process_exit has no group_dead (Linux < 6.16): the main thread's exit ends the process",
-    ),
-]
+pytestmark = requires_bpf
 
 SENDS = 20
 SIZE = 100

@@ -15,8 +15,16 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
     if (!args->group_dead)
         return 0;
 #else
-    /* Without group_dead (before Linux 6.16), the leader's exit stands for the process's. */
-    if ((u32)id != (u32)(id >> 32))
+    /* Before Linux 6.16 the tracepoint does not say. do_exit() has already taken this thread off
+     * signal->live when it fires, so 0 there means that no thread of the process is left to move
+     * a byte (offsets from the running kernel's BTF). */
+    const char *task = (const char *)bpf_get_current_task();
+    const char *signal = 0;
+    int live = 1;
+    bpf_probe_read_kernel(&signal, sizeof(signal), task + OFF_TASK_SIGNAL);
+    if (signal)
+        bpf_probe_read_kernel(&live, sizeof(live), signal + OFF_SIGNAL_LIVE);
+    if (live != 0)
         return 0;
 #endif
     retire_process(id >> 32);
