@@ -127,10 +127,9 @@ class ProbeMaps:
         self._probe = probe
         self.backend = probe.backend
         self._fds = probe.map_fds
-        sizes, cpus = map_sizes(), possible_cpus()
-        self._proc_slots_per_cpu, self._cpus = sizes["PROC_SLOTS"], cpus
-        self._proc_slot_count = cpus * sizes["PROC_SLOTS"]
-        self._sock_slot_count = cpus * sizes["SOCK_SLOTS"]
+        sizes = map_sizes()
+        self._cpus = possible_cpus()
+        self._proc_slots, self._sock_slots = sizes["PROC_SLOTS"], sizes["SOCK_SLOTS"]  # per CPU
         self._last_live: dict[int, tuple[bytes, tuple[int, ...] | None, ProcessCounters]] = {}
         self._socket_floor: dict[tuple, Traffic] = {}
 
@@ -162,7 +161,7 @@ class ProbeMaps:
 
     def _process_slots(self) -> dict[tuple[int, int], tuple[int, ...]]:
         """Bytes in the process slots, summed over the CPUs, by process (tgid, first_ns)."""
-        raw = read_array(self._fds["proc_slots"], self._proc_slot_count, PROC_SLOT.size)
+        raw = read_array(self._fds["proc_slots"], self._cpus * self._proc_slots, PROC_SLOT.size)
         owners = memoryview(raw).cast("I")[:: PROC_SLOT.size // 4].tolist()  # each slot's tgid
         found: dict[tuple[int, int], tuple[int, ...]] = {}
         for index in [index for index, tgid in enumerate(owners) if tgid]:  # most slots are free
@@ -182,7 +181,8 @@ class ProbeMaps:
     def _free_process_slots(self, tgid: int) -> None:
         slot = ProcSlot()
         for cpu in range(self._cpus):
-            index = ctypes.c_uint32(cpu * self._proc_slots_per_cpu + (tgid & (self._proc_slots_per_cpu - 1)))
+            # as common.c's proc_slot_index
+            index = ctypes.c_uint32(cpu * self._proc_slots + (tgid & (self._proc_slots - 1)))
             if lookup(self._fds["proc_slots"], index, slot) and slot.tgid == tgid:
                 update(self._fds["proc_slots"], index, ProcSlot())
 
@@ -205,7 +205,7 @@ class ProbeMaps:
 
     def _socket_slots(self) -> dict[int, tuple[int, int]]:
         """Bytes in the socket slots, summed over the CPUs, by socket address."""
-        raw = read_array(self._fds["sock_slots"], self._sock_slot_count, SOCK_SLOT.size)
+        raw = read_array(self._fds["sock_slots"], self._cpus * self._sock_slots, SOCK_SLOT.size)
         found: dict[int, tuple[int, int]] = {}
         for sk, tx, rx, *_ in SOCK_SLOT.iter_unpack(raw):
             if sk:

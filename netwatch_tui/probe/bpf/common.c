@@ -184,6 +184,15 @@ static __always_inline void add_traffic(u64 *tx, u64 *rx, u64 bytes, int receive
         *tx += bytes;
 }
 
+/* The same for counters that programs on other CPUs add to as well. */
+static __always_inline void add_traffic_atomic(u64 *tx, u64 *rx, u64 bytes, int receive)
+{
+    if (receive)
+        __sync_fetch_and_add(rx, bytes);
+    else
+        __sync_fetch_and_add(tx, bytes);
+}
+
 static __always_inline int same_ports(const struct sock_slot_t *slot, const void *sk)
 {
     u16 ports[2] = {};
@@ -225,10 +234,7 @@ static __always_inline u8 book_socket(u32 cpu, const void *sk, u16 family, u16 p
         return 0;
     sock->tgid = tgid;
     if (!slot) {
-        if (receive)
-            __sync_fetch_and_add(&sock->rx, bytes);
-        else
-            __sync_fetch_and_add(&sock->tx, bytes);
+        add_traffic_atomic(&sock->tx, &sock->rx, bytes, receive);
         return sock->loopback;
     }
     if (slot->sk)
@@ -292,19 +298,11 @@ static __always_inline void account(const void *sk, u16 family, u16 protocol, u6
         add_to_proc_slot(slot, bytes, loopback, receive);
         return;
     }
-    if (receive) {
-        __sync_fetch_and_add(&proc->rx, bytes);
-        if (loopback)
-            __sync_fetch_and_add(&proc->lo_rx, bytes);
-        if (family == NW_AF_PACKET)
-            __sync_fetch_and_add(&proc->pkt_rx, bytes);
-    } else {
-        __sync_fetch_and_add(&proc->tx, bytes);
-        if (loopback)
-            __sync_fetch_and_add(&proc->lo_tx, bytes);
-        if (family == NW_AF_PACKET)
-            __sync_fetch_and_add(&proc->pkt_tx, bytes);
-    }
+    add_traffic_atomic(&proc->tx, &proc->rx, bytes, receive);
+    if (loopback)
+        add_traffic_atomic(&proc->lo_tx, &proc->lo_rx, bytes, receive);
+    if (family == NW_AF_PACKET)
+        add_traffic_atomic(&proc->pkt_tx, &proc->pkt_rx, bytes, receive);
 }
 
 static __always_inline int is_counted_family(u16 family)
