@@ -340,13 +340,22 @@ def test_parse_cgroup_finds_the_path_and_the_container(
 
 
 def test_history_with_idle_intervals_matches_a_plain_list_of_the_last_n() -> None:
-    """Idle intervals are not stored: what is shown must still put every interval in its place."""
+    """Idle intervals are not stored, and entries take 2 to 5 integers depending on how they relate
+    to loopback and how large they are: what is shown must still put every interval in its place."""
+    big = 1 << 31  # too large for two counts to share one integer
+    kinds = (
+        lambda n: ByteCounts(Traffic(n, 1)),  # no loopback
+        lambda n: ByteCounts(Traffic(n, 3), Traffic(n, 3)),  # all loopback
+        lambda n: ByteCounts(Traffic(n, 1), Traffic(n // 2, 0)),  # some
+        lambda n: ByteCounts(Traffic(big + n, 0)),  # large, no loopback
+        lambda n: ByteCounts(Traffic(5, big * n), Traffic(5, big * n)),  # large, all loopback
+        lambda n: ByteCounts(Traffic(0, (1 << 31) - 1)),  # the largest that packs
+    )
     rng = random.Random(7)
     history, reference = History(20), []
     views = []
     for number in range(1, 2000):
-        busy = rng.random() < 0.3
-        moved = ByteCounts(Traffic(number, 1), Traffic(number // 2, 0)) if busy else NO_BYTES
+        moved = rng.choice(kinds)(number) if rng.random() < 0.3 else NO_BYTES
         history.push(moved)
         reference.append(moved)
         views.append((history.view(), reference[-20:]))
