@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -144,9 +145,46 @@ class ProcessTable(DataTable[TableCell]):
         )
         lines = self._kept_renders.get(key)
         if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            lines = self._draw_cell(key[0], row_index, column_index, base_style, width, cursor, hover)
             self._kept_renders[key] = lines
         return lines
+
+    def _draw_cell(
+        self,
+        cell: object,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> SegmentLines:
+        """What DataTable's own rendering of a body cell yields, segment for segment, without its
+        generic path (a Padding in a Styled through Console.render_lines, for renderables of any
+        height), which was half of the paint. Only for our one-line cells in one-line rows; anything
+        else goes DataTable's way. tests/tui/test_table_cell.py holds the two side by side."""
+        if not isinstance(cell, TableCell) or width < 2 * self.cell_padding:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            row_index < self.fixed_rows or column_index < self.fixed_columns,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+
+        def styled(style: Style | None) -> Style:  # Styled's sandwich: pre, the segment's own, post
+            inner = pre_style + style
+            return inner + post_style if post_style else inner
+
+        padding = Segment(" " * self.cell_padding, styled(None)) if self.cell_padding else None
+        line = [Segment(text, styled(style)) for text, style in cell.segments(width - 2 * self.cell_padding)]
+        return [[padding, *line, padding] if padding else line]
 
     def _clear_caches(self) -> None:
         super()._clear_caches()

@@ -41,12 +41,17 @@ class TableCell:
         return Measurement(width, width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
-        parts, room = self._cut(options.max_width)
-        padding = Segment(" " * room) if room else None  # unstyled, as Text pads
+        for text, style in self.segments(options.max_width):
+            yield Segment(text, style)
+
+    def segments(self, width: int) -> Iterator[tuple[str, Style | None]]:
+        """The text and style of each segment that draws the cell ``width`` terminal cells wide."""
+        parts, room = self._cut(width)
+        padding = (" " * room, None) if room else None  # unstyled, as Text pads
         if padding and self.right:
             yield padding
         for text, style in parts:
-            yield Segment(text, self._styled(style))
+            yield text, self._styled(style)
         if padding and not self.right:
             yield padding
 

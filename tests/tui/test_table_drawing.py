@@ -1,0 +1,37 @@
+"""The process table draws its cells itself, bypassing DataTable's generic path: the segments must
+be the very ones DataTable's own rendering yields, styles included, in every state a cell can be in."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from textual.widgets import DataTable
+
+from netwatch_tui.synthetic import DEMO, HOSTILE
+from netwatch_tui.widgets.process_table import ProcessTable
+from netwatch_tui.widgets.table_cell import TableCell
+
+from .conftest import feed, synthetic_app
+
+
+async def test_cells_are_drawn_exactly_as_datatable_draws_them() -> None:
+    app = synthetic_app(DEMO + HOSTILE, ticks=0)
+    async with app.run_test(size=(96, 30)) as pilot:  # narrow: long names and commands are cut
+        await feed(pilot, 0, 1, 2, 3)  # a process exits at tick 3: its row is dimmed
+        table = app.query_one(ProcessTable)
+        widths = [column.get_render_width(table) for column in table.ordered_columns]
+        drawn = cut = dimmed = 0
+        for base_style in (table.rich_style, Style(bgcolor="grey15", meta={"line": 1})):
+            for row_index in range(table.row_count):
+                for column_index, width in enumerate(widths):
+                    cell = table.get_cell_at((row_index, column_index))
+                    assert isinstance(cell, TableCell)
+                    for cursor, hover in ((False, False), (True, False), (False, True), (True, True)):
+                        where = (row_index, column_index, base_style, width, cursor, hover)
+                        ours = table._draw_cell(cell, *where)
+                        theirs = DataTable._render_cell(table, *where)
+                        assert ours == theirs, (row_index, column_index, cursor, hover)
+                        drawn += 1
+                    text = "".join(segment.text for segment in ours[0])
+                    cut += text.rstrip().endswith("…")
+                    dimmed += cell.style is not None
+        assert drawn and cut and dimmed  # the cases that matter were among them
