@@ -13,7 +13,7 @@ import sys
 
 from bench.lib import RESULTS_DIR, ROOT, conditions_line
 
-BENCHMARKS = ("overhead", "hot_path", "monitor_cost", "startup", "bench_ui")
+BENCHMARKS = ("overhead", "hot_path", "monitor_cost", "startup", "bench_ui", "ui_memory")
 
 
 def main() -> int:
