@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netwatch_tui.model.history import HISTORY_LENGTH, History, HistoryView
-from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, Snapshot
+from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, Snapshot, summed
 from netwatch_tui.model.table_rows import KEEP_EXITED, ProcessRow, RowBook
 
 
@@ -37,9 +37,7 @@ class Monitor:
         self._count = 0
 
     def ingest(self, snapshot: Snapshot) -> Frame:
-        moved = NO_BYTES
-        for process in snapshot.processes:
-            moved = moved + process.delta
+        moved = summed(process.delta for process in snapshot.processes)
         self._host.push(moved)
         self._host_total = self._host_total + moved
         self._count += 1

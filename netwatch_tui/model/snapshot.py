@@ -5,7 +5,7 @@ Nothing here imports Textual or BCC: these types are the contract between the tw
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -55,6 +55,22 @@ class ByteCounts(NamedTuple):
 
 
 NO_BYTES = ByteCounts()
+
+
+def summed(counts: Iterable[ByteCounts]) -> ByteCounts:
+    """The sum of many ByteCounts in one pass over plain integers: adding them one at a time builds
+    four tuples per step, which with 1,000 processes was 7 % of the TUI's CPU time."""
+    all_tx = all_rx = loopback_tx = loopback_rx = packet_tx = packet_rx = 0
+    for (tx, rx), (lo_tx, lo_rx), (pk_tx, pk_rx) in counts:  # all, loopback, packet
+        all_tx += tx
+        all_rx += rx
+        loopback_tx += lo_tx
+        loopback_rx += lo_rx
+        packet_tx += pk_tx
+        packet_rx += pk_rx
+    return ByteCounts(
+        Traffic(all_tx, all_rx), Traffic(loopback_tx, loopback_rx), Traffic(packet_tx, packet_rx)
+    )
 
 
 class ProcessStats(NamedTuple):

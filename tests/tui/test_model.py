@@ -12,7 +12,7 @@ from netwatch_tui.model.columns import CELL_PADDING, SCROLLBAR, Col, layout, sor
 from netwatch_tui.model.history import History
 from netwatch_tui.model.monitor import Monitor
 from netwatch_tui.model.sanitize import clean
-from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, ProcessStats, Snapshot, Traffic
+from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, ProcessStats, Snapshot, Traffic, summed
 from netwatch_tui.model.sorting import SortKey, SortOrder, sort_rows, step
 from netwatch_tui.model.sparkline import bars, spark
 from netwatch_tui.model.status import host_line, info_line
@@ -149,6 +149,13 @@ def test_monitor_adds_up_host_bytes_and_counts_snapshots() -> None:
     assert frame.host_total.all == Traffic(16, 4)
     assert frame.host_history.shown(True) == [Traffic(15, 3), Traffic(1, 1)]
     assert frame.row(1) is not None and frame.row(99) is None
+
+
+def test_summed_adds_every_part_of_the_counts() -> None:
+    counts = [ByteCounts(Traffic(n, 2 * n), Traffic(3 * n, 4 * n), Traffic(5 * n, 6 * n)) for n in (1, 10)]
+    expected = ByteCounts(Traffic(11, 22), Traffic(33, 44), Traffic(55, 66))
+    assert summed(iter(counts)) == counts[0] + counts[1] == expected
+    assert summed([]) == NO_BYTES
 
 
 # -- sorting ----------------------------------------------------------------------------------------
