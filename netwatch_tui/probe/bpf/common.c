@@ -16,6 +16,7 @@
 #define NW_AF_INET6 10
 #define NW_AF_PACKET 17
 #define NW_IPPROTO_TCP 6
+#define NW_TCP_SYN_RECV 3
 #define NW_TCP_CLOSE 7
 #define NW_MSG_PEEK 2
 
@@ -350,8 +351,10 @@ static __always_inline void retire_process(u32 tgid)
     }
 }
 
-/* TCP sockets are forgotten when they close (socket addresses are reused); the process that last
- * used one is told, so that its connections are recounted. */
+/* TCP sockets are forgotten when they close, and again when a socket starts (socket addresses are
+ * reused: a receive completing after a peer's reset books on a closed socket, remaking an entry
+ * that no close would drop). The process that last used one is told, so that its connections are
+ * recounted. */
 static __always_inline void forget_socket(const void *sk)
 {
     u64 key = (u64)sk;

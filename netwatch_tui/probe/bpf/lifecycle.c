@@ -3,7 +3,9 @@
 
 TRACEPOINT_PROBE(sock, inet_sock_set_state)
 {
-    if (args->newstate == NW_TCP_CLOSE)
+    /* Closing; or starting: connect() and listen() leave TCP_CLOSE, an accepted connection's
+     * socket is made in TCP_SYN_RECV. */
+    if (args->newstate == NW_TCP_CLOSE || args->oldstate == NW_TCP_CLOSE || args->newstate == NW_TCP_SYN_RECV)
         forget_socket(args->skaddr);
     return 0;
 }
