@@ -44,6 +44,7 @@ class MonitorCost:
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     peak_rss_kib: int = 0
+    final_rss_kib: int = 0  # at the end of the window: the steady state, after the start-up peak
     output: str = ""
 
     @property
@@ -61,7 +62,7 @@ class Monitor:
 
     @contextmanager
     def running(self, warmup: float = 0.0) -> Iterator[MonitorCost]:
-        """Run the monitor; on exit its CPU time, wall time, peak RSS and output are filled in,
+        """Run the monitor; on exit its CPU time, wall time, peak and final RSS and output are filled in,
         measured from ``warmup`` seconds after it is ready."""
         cost = MonitorCost()
         if not self.command:
@@ -84,6 +85,7 @@ class Monitor:
             cost.cpu_seconds = cpu_seconds(process.pid) - start_cpu
             cost.wall_seconds = time.monotonic() - start
             cost.peak_rss_kib = memory_kib(process.pid, "VmHWM")
+            cost.final_rss_kib = memory_kib(process.pid, "VmRSS")
         finally:
             process.send_signal(signal.SIGINT)
             try:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
+from typing import NamedTuple
 
 from bench.lib import (
     NETHOGS,
@@ -112,19 +113,27 @@ def tui_running() -> Iterator[int]:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
 
 
-def measure_tui(seconds: float, warmup: float) -> tuple[float, int]:
+class Cost(NamedTuple):
+    cpu_percent: float
+    peak_rss_kib: int  # VmHWM: the start-up peak included
+    final_rss_kib: int  # VmRSS at the end of the window: the steady state
+
+
+def measure_tui(seconds: float, warmup: float) -> Cost:
     with tui_running() as pid:
         time.sleep(warmup)
         start_cpu, start = cpu_seconds(pid), time.monotonic()
         time.sleep(seconds)
         cpu = cpu_seconds(pid) - start_cpu
-        return 100 * cpu / (time.monotonic() - start), memory_kib(pid, "VmHWM")
+        return Cost(
+            100 * cpu / (time.monotonic() - start), memory_kib(pid, "VmHWM"), memory_kib(pid, "VmRSS")
+        )
 
 
-def measure_headless(monitor: Monitor, seconds: float, warmup: float) -> tuple[float, int]:
+def measure_headless(monitor: Monitor, seconds: float, warmup: float) -> Cost:
     with monitor.running(warmup) as cost:
         time.sleep(seconds)
-    return cost.cpu_percent, cost.peak_rss_kib
+    return Cost(cost.cpu_percent, cost.peak_rss_kib, cost.final_rss_kib)
 
 
 def main() -> None:
@@ -137,7 +146,7 @@ def main() -> None:
         "netwatch TUI": lambda warmup: measure_tui(options.seconds, warmup),
         "nethogs (baseline)": lambda warmup: measure_headless(NETHOGS, options.seconds, warmup),
     }
-    results: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    results: dict[tuple[str, str], list[Cost]] = {}
     for _ in range(options.rounds):
         for load_name, load in LOADS.items():
             for monitor_name, measure in monitors.items():
@@ -145,21 +154,23 @@ def main() -> None:
                     results.setdefault((load_name, monitor_name), []).append(measure(warmup))
     rows = []
     for load_name in LOADS:
-        baseline = median([cpu for cpu, _ in results[(load_name, "nethogs (baseline)")]])
+        baseline = median([run.cpu_percent for run in results[(load_name, "nethogs (baseline)")]])
         for monitor_name in monitors:
             runs = results[(load_name, monitor_name)]
-            cpu = median([cpu for cpu, _ in runs])
+            cpu = median([run.cpu_percent for run in runs])
             ratio = f"x{cpu / baseline:.2f}" if baseline > 0 else "-"
-            peak = max(rss for _, rss in runs) / 1024
-            rows.append([load_name, monitor_name, f"{cpu:.2f} %", ratio, f"{peak:.0f} MB"])
+            peak = max(run.peak_rss_kib for run in runs) / 1024
+            final = median([run.final_rss_kib for run in runs]) / 1024
+            rows.append([load_name, monitor_name, f"{cpu:.2f} %", ratio, f"{final:.1f} MB", f"{peak:.1f} MB"])
     section = [
         "## Monitor cost: CPU and memory of the monitor itself",
         f"Conditions: {conditions_line()}; {options.seconds:g} s windows, "
         f"{options.rounds} interleaved rounds. "
-        "CPU is percent of one core (median); RSS is the peak (VmHWM) over all rounds; the ratio is "
-        "against nethogs' CPU under the same load.",
+        "CPU is percent of one core (median); steady RSS is VmRSS at the end of each window (median), "
+        "peak RSS the highest VmHWM over all rounds (start-up included); the ratio is against nethogs' "
+        "CPU under the same load.",
         "",
-        table(["load", "monitor", "CPU", "CPU vs nethogs", "peak RSS"], rows),
+        table(["load", "monitor", "CPU", "CPU vs nethogs", "steady RSS", "peak RSS"], rows),
     ]
     write_result("monitor_cost", "\n".join(section))
 
