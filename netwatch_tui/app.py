@@ -43,6 +43,12 @@ from netwatch_tui.widgets.process_table import ProcessTable
 from netwatch_tui.widgets.status_bar import StatusBar
 from netwatch_tui.worker import SnapshotWorker
 
+# Actions on the process table (its filter, order and cursor): not while another screen covers it,
+# where they would change a table out of sight (or focus its filter bar from under a detail view).
+_TABLE_ACTIONS = frozenset(
+    {"filter", "clear_filter", "sort", "sort_combined", "step_sort", "reverse_sort", "kill"}
+)
+
 # Keys that belong to widgets rather than to the app, listed in the help screen after the app's own.
 _WIDGET_KEYS = (
     ("↑ ↓ PgUp PgDn Home End", "move the cursor"),
@@ -178,6 +184,8 @@ class NetwatchApp(App[None]):
     # -- keys ---------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in _TABLE_ACTIONS and len(self.screen_stack) > 1:
+            return False
         if action == "speed":
             return isinstance(self.source, ReplaySource)
         if action == "filter":  # a `/` typed into the filter is part of the filter

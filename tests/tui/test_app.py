@@ -411,6 +411,27 @@ async def test_enter_opens_the_detail_and_escape_returns_with_the_cursor_in_plac
         assert app.source.snapshot(0).connections == {}  # no longer watched
 
 
+@pytest.mark.parametrize("screen_key", ["enter", "question_mark"])
+async def test_table_keys_do_nothing_while_the_detail_or_help_covers_the_table(screen_key: str) -> None:
+    """/ once focused the filter bar from under the detail view, which then could not be left."""
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        order, cursor = shown_pids(app), table_of(app).cursor_pid
+        await pilot.press(screen_key)
+        covering = app.screen
+        assert isinstance(covering, (DetailScreen, HelpScreen))
+        await pilot.press("slash", "x", "p", "n", "less_than_sign", "I")
+        assert app.screen is covering
+        assert app.query_one(FilterBar).value == "" and not app.query_one(FilterBar).has_class("-active")
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
+        assert app.focused is table_of(app)
+        assert (shown_pids(app), table_of(app).cursor_pid) == (order, cursor)
+        await pilot.press("slash", "x")  # and they work again on the table
+        assert app.query_one(FilterBar).value == "x"
+
+
 async def test_quitting_stops_the_worker() -> None:
     app = NetwatchApp(SyntheticSource(DEMO, interval=0.05))  # a live, never-ending source
     async with app.run_test(size=WIDE) as pilot:
