@@ -6,6 +6,7 @@ exits; the probe must book exactly those bytes to that child's pid.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -40,7 +41,8 @@ def _backend_check(requested: str) -> tuple[Check, Backend | None]:
     try:
         backend = choose_backend(requested)
     except NetwatchError as exc:
-        return Check("probe backend", False, str(exc), "use a kernel >= 6.3, or one with kprobes"), None
+        fix = "run it as root" if os.geteuid() else "use a kernel >= 6.3, or one with kprobes"
+        return Check("probe backend", False, str(exc), fix), None
     return Check("probe backend", True, f"{backend.name}: {backend.summary}"), backend
 
 

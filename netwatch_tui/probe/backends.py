@@ -36,15 +36,24 @@ _KPROBES = (
 _OPTIONAL_KPROBES = frozenset({"tcp_sendpage"})
 
 
-def _tracepoint_exists(name: str) -> bool:
+def _in_tracefs(*parts: str) -> bool:
+    """Whether tracefs has this file; only root may look into it on most systems."""
     root = environment.tracefs_root()
+    try:
+        return root is not None and root.joinpath(*parts).exists()
+    except PermissionError:
+        raise NetwatchError(
+            f"cannot tell which probe backend this kernel supports: only root may read {root}"
+        ) from None
+
+
+def _tracepoint_exists(name: str) -> bool:
     category, event = name.split(":")
-    return root is not None and (root / "events" / category / event / "format").exists()
+    return _in_tracefs("events", category, event, "format")
 
 
 def _kprobes_available() -> bool:
-    root = environment.tracefs_root()
-    return root is not None and (root / "kprobe_events").exists()
+    return _in_tracefs("kprobe_events")
 
 
 class Backend(NamedTuple):

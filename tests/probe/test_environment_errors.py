@@ -44,22 +44,31 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in result.stderr
 
 
-def test_not_root() -> None:
-    result = subprocess.run(
-        [
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            *netwatch_command("--format", "json"),
-        ],
+def run_unprivileged(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run netwatch as the user nobody."""
+    return subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *netwatch_command(*args)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd="/",
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
-    assert_one_line_error(result, "needs root", "sudo")
+
+
+def test_not_root() -> None:
+    assert_one_line_error(run_unprivileged("--format", "json"), "needs root", "sudo")
+
+
+def test_doctor_not_root_lists_its_checks() -> None:
+    """A newcomer's first command: the checklist, failing on privileges (tracefs is root's only)."""
+    result = run_unprivileged("doctor")
+    assert result.returncode == 1
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("FAIL  privileges:") and "sudo" in lines[0], lines
+    assert any(line.startswith("FAIL  probe backend:") and "only root" in line for line in lines), lines
+    assert not any("calibration" in line for line in lines)
 
 
 def test_tracefs_missing() -> None:
