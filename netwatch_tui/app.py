@@ -186,6 +186,8 @@ class NetwatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in _TABLE_ACTIONS and len(self.screen_stack) > 1:
             return False
+        if action in ("kill", "kill_pid") and not self.source.live:
+            return None  # shown dimmed: there is nothing to kill in a replay or the demo
         if action == "speed":
             return isinstance(self.source, ReplaySource)
         if action == "filter":  # a `/` typed into the filter is part of the filter
@@ -288,6 +290,8 @@ class NetwatchApp(App[None]):
         self.action_kill_pid(pid)
 
     def action_kill_pid(self, pid: int) -> None:
+        if not self.source.live:
+            return
         row = self._row(pid)
         if row is None or row.exited:
             self.notify(f"pid {pid} has already exited", severity="warning")

@@ -68,6 +68,7 @@ class ReplaySource:
         if first is None:
             raise NetwatchError(f"{self.path}: no records to replay (the file is empty)")
         self.description = f"replay of {self.path.name}"
+        self.live = False  # its pids may since belong to other processes, or to the same ones, still running
 
     @property
     def speed(self) -> float:

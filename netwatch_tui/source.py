@@ -20,6 +20,8 @@ class SnapshotSource(Protocol):
     """
 
     description: str
+    # Whether the processes shown are this machine's, now: only then can one be killed from the view.
+    live: bool
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None: ...
 

@@ -138,7 +138,10 @@ class SyntheticSource:
         interval: float = 1.0,
         count: int | None = None,
         realtime: bool = True,
+        live: bool = False,
     ) -> None:
+        """``live``: the processes are real ones of this machine (tests of the kill dialog)."""
+        self.live = live
         self._processes = tuple(processes)
         self._interval = interval
         self._count = count

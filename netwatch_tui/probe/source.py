@@ -41,6 +41,7 @@ class ProbeSource:
         self.interval = interval
         self.pids = frozenset(pids)
         self.description = "starting probe..."
+        self.live = True
         self._watched: frozenset[int] = frozenset()
         self._accountant = Accountant()
         self._info = ProcessInfoCache()

@@ -137,5 +137,10 @@ class DetailScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss(None)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "kill":  # as the app's own kill: only on the live view
+            return self.app.check_action("kill_pid", parameters)
+        return True
+
     async def action_kill(self) -> None:
         await self.app.run_action(f"kill_pid({self.pid})")

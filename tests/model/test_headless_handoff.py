@@ -35,6 +35,7 @@ class EagerSource:
     """Delivers snapshots as fast as it is let, counting them."""
 
     description = "eager"
+    live = False
 
     def __init__(self) -> None:
         self.delivered = 0

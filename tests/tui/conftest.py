@@ -43,9 +43,12 @@ def utc() -> Iterator[None]:
     time.tzset()
 
 
-def synthetic_app(processes: Sequence[FakeProcess] = DEMO, ticks: int = TICKS) -> NetwatchApp:
-    """An app fed ``ticks`` synthetic snapshots as fast as it takes them; the source then ends."""
-    return NetwatchApp(SyntheticSource(processes, count=ticks, realtime=False))
+def synthetic_app(
+    processes: Sequence[FakeProcess] = DEMO, ticks: int = TICKS, live: bool = False
+) -> NetwatchApp:
+    """An app fed ``ticks`` synthetic snapshots as fast as it takes them; the source then ends.
+    ``live``: the processes are real ones (the kill dialog is offered only for those)."""
+    return NetwatchApp(SyntheticSource(processes, count=ticks, realtime=False, live=live))
 
 
 async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:

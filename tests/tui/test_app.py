@@ -84,6 +84,7 @@ SORTS: dict[str, tuple[Callable[[ProcessRow], Any], bool, tuple[Col, ...]]] = {
 async def test_starting_state_until_the_first_snapshot() -> None:
     class Silent:
         description = "a probe that is still compiling"
+        live = True
 
         def run(self, deliver: Deliver, stop: threading.Event) -> None:
             stop.wait(30)
@@ -463,6 +464,7 @@ async def test_ctrl_c_quits_too() -> None:
 
 class Failing:
     description = "a probe that cannot load"
+    live = True
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None:
         raise NetwatchError("BPF program failed to load: run `netwatch doctor`\nsecond line", exit_code=3)
@@ -553,7 +555,7 @@ async def select_pid(pilot: Any, pid: int) -> None:
 async def test_kill_confirmed_signals_the_selected_process(
     sleeper: subprocess.Popen[bytes], open_keys: tuple[str, ...], confirm: str, sent: signal.Signals
 ) -> None:
-    app = synthetic_app((*DEMO, as_fake(sleeper)))
+    app = synthetic_app((*DEMO, as_fake(sleeper)), live=True)
     async with app.run_test(size=WIDE) as pilot:
         await settled(pilot)
         await select_pid(pilot, sleeper.pid)
@@ -565,7 +567,7 @@ async def test_kill_confirmed_signals_the_selected_process(
 
 
 async def test_kill_cancelled_leaves_the_process_alone(sleeper: subprocess.Popen[bytes]) -> None:
-    app = synthetic_app((*DEMO, as_fake(sleeper)))
+    app = synthetic_app((*DEMO, as_fake(sleeper)), live=True)
     async with app.run_test(size=WIDE) as pilot:
         await settled(pilot)
         await select_pid(pilot, sleeper.pid)
@@ -579,7 +581,7 @@ async def test_kill_cancelled_leaves_the_process_alone(sleeper: subprocess.Popen
 
 
 async def test_kill_refuses_a_pid_now_held_by_another_process(sleeper: subprocess.Popen[bytes]) -> None:
-    app = synthetic_app((*DEMO, as_fake(sleeper, start_offset=-3600)))
+    app = synthetic_app((*DEMO, as_fake(sleeper, start_offset=-3600)), live=True)
     async with app.run_test(size=WIDE) as pilot:
         await settled(pilot)
         await select_pid(pilot, sleeper.pid)
@@ -593,7 +595,7 @@ async def test_kill_refuses_init_and_netwatch_itself() -> None:
     itself = FakeProcess(
         os.getpid(), "netwatch", "root", "netwatch", (1,), (1,), start_time=psutil.Process().create_time()
     )
-    app = synthetic_app((*DEMO, itself))
+    app = synthetic_app((*DEMO, itself), live=True)
     async with app.run_test(size=WIDE) as pilot:
         await settled(pilot)
         await pilot.press("p", "home")  # lowest pid first: init
@@ -629,6 +631,29 @@ async def test_a_replay_plays_in_the_tui_labelled_and_with_speed_keys(tmp_path: 
         assert source.speed == 4.0 and "REPLAY x4" in status_text(app)
         await pilot.press("minus", "minus")
         assert source.speed == 1.0
+
+
+async def test_no_kill_from_a_replay_or_the_demo(sleeper: subprocess.Popen[bytes], tmp_path: Any) -> None:
+    """A recording's pids may still be running (and its start times then match): killing from it
+    would signal a live process from a view of the past. The made-up demo has nothing to kill."""
+    from .test_replay import write_capture
+
+    path = tmp_path / "capture.ndjson"
+    write_capture(path, ticks=2, processes=(*DEMO, as_fake(sleeper)))
+    for source in (app_module.ReplaySource(path, speed=8), SyntheticSource((*DEMO, as_fake(sleeper)))):
+        app = NetwatchApp(source)
+        async with app.run_test(size=WIDE) as pilot:
+            await wait_until(pilot, lambda: sleeper.pid in shown_pids(app))  # noqa: B023
+            await select_pid(pilot, sleeper.pid)
+            assert app.check_action("kill", ()) is None  # shown, dimmed, in the footer
+            await pilot.press("k")
+            assert app.screen is app.screen_stack[0]
+            await pilot.press("enter", "k")  # nor from the detail view
+            assert isinstance(app.screen, DetailScreen)
+            app.action_kill_pid(sleeper.pid)  # nor however else it is asked
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+    assert sleeper.poll() is None
 
 
 def screen_rows(app: NetwatchApp) -> dict[int, tuple[str, object]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,14 @@ from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.snapshot import ByteCounts, ProcessStats, Snapshot, Traffic
 from netwatch_tui.output.json_records import snapshot_record
 from netwatch_tui.replay import SPEEDS, ReplaySource
-from netwatch_tui.synthetic import DEMO, SyntheticSource
+from netwatch_tui.synthetic import DEMO, FakeProcess, SyntheticSource
 
 
-def write_capture(path: Path, ticks: int = 3, interval: float = 0.05) -> list[Snapshot]:
+def write_capture(
+    path: Path, ticks: int = 3, interval: float = 0.05, processes: Sequence[FakeProcess] = DEMO
+) -> list[Snapshot]:
     """An NDJSON file as ``netwatch --format json`` writes it, from synthetic snapshots."""
-    source = SyntheticSource(DEMO, interval=interval)
+    source = SyntheticSource(processes, interval=interval)
     snapshots = [source.snapshot(tick) for tick in range(ticks)]
     path.write_text("".join(json.dumps(snapshot_record(s, include_loopback=True)) + "\n" for s in snapshots))
     return snapshots
