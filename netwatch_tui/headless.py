@@ -17,6 +17,7 @@ from typing import NamedTuple
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.snapshot import Snapshot
 from netwatch_tui.output.printers import CsvPrinter, JsonPrinter, Printer
+from netwatch_tui.replay import ReplaySource
 from netwatch_tui.source import SnapshotSource
 from netwatch_tui.worker import SnapshotWorker
 
@@ -113,4 +114,6 @@ def run_headless(
         worker.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if isinstance(source, ReplaySource) and source.cut_short:
+        print(f"netwatch: warning: {source.cut_short}", file=sys.stderr)
     return 0

@@ -63,11 +63,13 @@ class ReplaySource:
         self.path = Path(path)
         self._speed = float(speed)
         self._lock = threading.Lock()
+        self.cut_short: str | None = None
         with closing(self._records()) as records:
             first = next(records, None)
         if first is None:
-            raise NetwatchError(f"{self.path}: no records to replay (the file is empty)")
+            raise NetwatchError(self.cut_short or f"{self.path}: no records to replay (the file is empty)")
         self.description = f"replay of {self.path.name}"
+        self.cut_short = None  # set while playing, if the last line is an unfinished record
         self.live = False  # its pids may since belong to other processes, or to the same ones, still running
 
     @property
@@ -94,8 +96,16 @@ class ReplaySource:
     def _records(self) -> Iterator[Snapshot]:
         with self._open() as lines:
             for number, line in enumerate(lines, start=1):
-                if line.strip():
-                    yield _parse(self.path, number, line)
+                if not line.strip():
+                    continue
+                if not line.endswith("\n"):  # the last line, unfinished: its writer was stopped mid-record
+                    try:
+                        yield _parse(self.path, number, line)
+                    except NetwatchError:
+                        self.cut_short = f"{self.path}, line {number}: an unfinished record, left out"
+                        self.description = f"replay of {self.path.name} (its unfinished last record left out)"
+                    return
+                yield _parse(self.path, number, line)
 
     def _wait(self, interval: float, stop: threading.Event) -> None:
         """Wait ``interval`` seconds of recorded time, at whatever speed is current moment by moment."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+from pathlib import Path
 
 from tests.netwatch_run import ROOT, netwatch_command
 
@@ -36,3 +37,22 @@ def test_demo_csv() -> None:
     rows = list(csv.reader([line for line in lines[1:] if line], skipinitialspace=True))
     assert rows and all(len(row) == 5 for row in rows)
     assert "\x1b" not in result.stdout
+
+
+def test_a_replay_cut_short_prints_its_whole_records_and_a_warning(tmp_path: Path) -> None:
+    """As `netwatch --format json > file` leaves a file when it is killed mid-write."""
+    recorded = run("--format", "json").stdout
+    path = tmp_path / "cut.ndjson"
+    path.write_text(recorded + recorded[:30])
+    result = subprocess.run(
+        netwatch_command("--replay", str(path), "--speed", "64", "--format", "json"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0
+    assert [json.loads(line)["time"] for line in result.stdout.splitlines()] == [
+        json.loads(line)["time"] for line in recorded.splitlines()
+    ]
+    assert result.stderr == f"netwatch: warning: {path}, line 3: an unfinished record, left out\n"

@@ -111,6 +111,26 @@ def test_a_bad_record_later_in_the_file_stops_playback_with_its_line(tmp_path: P
         play(source)
 
 
+def test_an_unfinished_last_record_is_left_out_and_said(tmp_path: Path) -> None:
+    """A recording whose writer was stopped mid-record plays up to its last whole record."""
+    path = tmp_path / "capture.ndjson"
+    recorded = write_capture(path, ticks=3)
+    whole = path.read_text()
+    path.write_text(whole + whole.splitlines()[0][:40])  # no newline: cut off in the middle
+    source = ReplaySource(path, speed=64)
+    assert source.cut_short is None
+    assert [s.time for s in play(source)] == [s.time for s in recorded]
+    assert source.cut_short == f"{path}, line 4: an unfinished record, left out"
+    assert source.description == "replay of capture.ndjson (its unfinished last record left out)"
+
+
+def test_a_file_of_one_unfinished_record_has_nothing_to_play(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    path.write_text('{"time": 1, "inter')
+    with pytest.raises(NetwatchError, match="line 1: an unfinished record"):
+        ReplaySource(path)
+
+
 @pytest.mark.parametrize("speed", [0, -1.0, float("nan")])
 def test_speed_must_be_positive(tmp_path: Path, speed: float) -> None:
     with pytest.raises(NetwatchError, match="--speed"):
