@@ -38,8 +38,13 @@ def matches(row: ProcessRow, query: str) -> bool:
 
 
 def visible_rows(frame: Frame, options: ViewOptions) -> list[ProcessRow]:
-    """The frame's rows that pass the filter, in display order."""
-    rows = [row for row in frame.rows if matches(row, options.query)]
+    """The frame's rows that pass the filter, in display order. With loopback left out, a process
+    that has moved nothing else has nothing to show, and no row (as in ``--format json``)."""
+    rows = [
+        row
+        for row in frame.rows
+        if matches(row, options.query) and (options.include_loopback or row.stats.totals(False))
+    ]
     return sort_rows(rows, options.sort, options.include_loopback)
 
 

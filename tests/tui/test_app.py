@@ -346,11 +346,13 @@ async def test_l_leaves_loopback_bytes_out() -> None:
     async with app.run_test(size=WIDE) as pilot:
         await settled(pilot)
         assert cell(app, postgres.pid, Col.TX_RATE) != "0 B/s"
+        everyone = set(shown_pids(app))
         await pilot.press("l")
-        assert cell(app, postgres.pid, Col.TX_RATE) == "0 B/s"
-        assert cell(app, postgres.pid, Col.TX_TOTAL) == "0 B"
+        # all of its traffic is loopback: nothing left to show, no row (as in --format json)
+        assert set(shown_pids(app)) == everyone - {postgres.pid}
         assert "loopback hidden" in status_text(app)
         await pilot.press("l")
+        assert set(shown_pids(app)) == everyone
         assert cell(app, postgres.pid, Col.TX_RATE) != "0 B/s"
 
 
