@@ -61,9 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="tui (default when stdout is a terminal), json (NDJSON, one record per interval; "
         "the default otherwise) or csv (PID, COMMAND, CONNS, TX_SEC, RX_SEC)",
     )
-    parser.add_argument(
-        "--interval", type=_seconds, default=1.0, help="seconds between snapshots (default 1)"
-    )
+    parser.add_argument("--interval", type=_seconds, help="seconds between snapshots (default 1)")
     parser.add_argument("--count", type=_positive_int, help="stop after this many intervals (json/csv)")
     parser.add_argument(
         "--pid", type=_positive_int, action="append", default=[], help="only this process (repeatable)"
@@ -75,15 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out traffic on loopback (127.0.0.0/8, ::1)",
     )
     parser.add_argument(
-        "--probe",
-        choices=("auto", *BACKENDS),
-        default="auto",
-        help="probe backend (default: the best this kernel supports)",
+        "--probe", choices=("auto", *BACKENDS), help="probe backend (default: the best this kernel supports)"
     )
     parser.add_argument(
         "--replay", metavar="FILE", help="play a file written by --format json (no root needed)"
     )
-    parser.add_argument("--speed", type=_speed, default=1.0, help="replay speed factor (default 1)")
+    parser.add_argument("--speed", type=_speed, help="replay speed factor (default 1)")
     parser.add_argument(
         "--demo", action="store_true", help="show made-up processes (labelled SYNTHETIC): try it without root"
     )
@@ -96,27 +91,50 @@ def build_doctor_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_combination(options: argparse.Namespace) -> None:
+    """Options the chosen source would silently ignore are errors instead, as is an absent --pid."""
+    live = not (options.replay or options.demo)
+    conflicts = (
+        (options.replay and options.demo, "--demo and --replay cannot be used together"),
+        (options.speed is not None and not options.replay, "--speed works with --replay only"),
+        (
+            options.interval is not None and options.replay,
+            "--interval: a replay keeps its own intervals",
+        ),
+        (options.pid and not live, "--pid works on the live probe only, not with --replay or --demo"),
+        (options.probe is not None and not live, "--probe works on the live probe only"),
+    )
+    for conflict, message in conflicts:
+        if conflict:
+            raise NetwatchError(message, exit_code=2)
+    for pid in options.pid if live else ():
+        if not os.path.exists(f"/proc/{pid}"):
+            raise NetwatchError(f"--pid {pid}: no such process", exit_code=2)
+
+
 def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "doctor":
         from netwatch_tui.doctor import run_doctor
 
         return run_doctor(build_doctor_parser().parse_args(argv[1:]).probe)
     options = build_parser().parse_args(argv)
+    check_combination(options)
     output_format = options.format or ("tui" if sys.stdout.isatty() else "json")
+    interval = 1.0 if options.interval is None else options.interval
     if options.demo:
         from netwatch_tui.synthetic import DEMO, HOSTILE, SyntheticSource
 
-        source = SyntheticSource(DEMO + HOSTILE, interval=options.interval)
+        source = SyntheticSource(DEMO + HOSTILE, interval=interval)
     elif options.replay:
         from netwatch_tui.replay import ReplaySource
 
-        source = ReplaySource(options.replay, speed=options.speed)
+        source = ReplaySource(options.replay, speed=options.speed or 1.0)
     else:
         from netwatch_tui.probe.environment import preflight
         from netwatch_tui.probe.source import ProbeSource
 
         preflight()
-        source = ProbeSource(options.probe, options.interval, options.pid)
+        source = ProbeSource(options.probe or "auto", interval, options.pid)
     if output_format == "tui":
         if options.count:
             raise NetwatchError("--count works with --format json or csv, not the TUI", exit_code=2)

@@ -169,6 +169,13 @@ def test_closed_stdout_ends_cleanly() -> None:
         (["--format", "tui", "--count", "2"], "--count works with --format json or csv"),
         (["--replay", "/nonexistent/recording.ndjson", "--format", "json"], "/nonexistent/recording.ndjson"),
         (["doctor", "--probe", "x"], "--probe: invalid choice: 'x'"),
+        # options the chosen source would ignore
+        (["--speed", "4"], "--speed works with --replay only"),
+        (["--demo", "--replay", "x.ndjson"], "--demo and --replay cannot be used together"),
+        (["--replay", "x.ndjson", "--interval", "2"], "--interval: a replay keeps its own intervals"),
+        (["--demo", "--pid", "1"], "--pid works on the live probe only"),
+        (["--replay", "x.ndjson", "--probe", "kprobes"], "--probe works on the live probe only"),
+        (["--format", "json", "--pid", "1", "--pid", "4194305"], "--pid 4194305: no such process"),
     ],
 )
 def test_bad_arguments_get_one_line(args: list[str], message: str) -> None:
