@@ -91,7 +91,12 @@ python_env() {
     "$venv/bin/pip" install -q --disable-pip-version-check -e "$here[test]"
     echo "$digest" >"$stamp"
   fi
-  ln -sfn "$venv/bin/netwatch" /usr/local/bin/netwatch
+  local command=/usr/local/bin/netwatch
+  if [ "$(readlink "$command" 2>/dev/null)" != "$venv/bin/netwatch" ]; then
+    [ -e "$command" ] || [ -L "$command" ] && say "$command pointed to $(readlink "$command" || echo a file); now to this checkout"
+    ln -sfn "$venv/bin/netwatch" "$command"
+    say "linked $command -> $venv/bin/netwatch"
+  fi
 }
 
 setup() {
