@@ -30,6 +30,7 @@ from netwatch_tui.messages import SnapshotReady, SourceFinished
 from netwatch_tui.model.columns import Col, sort_key_of
 from netwatch_tui.model.monitor import Frame, Monitor
 from netwatch_tui.model.sorting import SortKey, step
+from netwatch_tui.model.status import empty_table_note
 from netwatch_tui.model.table_rows import ProcessRow
 from netwatch_tui.model.units import format_rate
 from netwatch_tui.model.view import DisplayState, ViewOptions
@@ -116,6 +117,7 @@ class NetwatchApp(App[None]):
         yield StatusBar(id="status")
         yield Static(Text(f"waiting for the first snapshot ({self.source.description})"), id="starting")
         yield ProcessTable(id="processes")
+        yield Static(id="empty")  # said instead of rows when there are none to show
         yield FilterBar(id="filter")
         yield Footer()
 
@@ -172,7 +174,11 @@ class NetwatchApp(App[None]):
         table = self.query_one(ProcessTable)
         if state.frame is not None:
             table.show(state.frame, state.options)
-        self.query_one(StatusBar).show(state, len(table.pids))
+        shown = len(table.pids)
+        self.query_one(StatusBar).show(state, shown)
+        self.set_class(state.frame is not None and not shown, "-empty")
+        if state.frame is not None and not shown:
+            self.query_one("#empty", Static).update(Text(empty_table_note(state)))
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen):
                 screen.show(state)

@@ -54,6 +54,20 @@ def host_line(state: DisplayState) -> list[Segment]:
     return line
 
 
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def empty_table_note(state: DisplayState) -> str:
+    """What to say instead of rows when there are none to show."""
+    frame, options = state.frame, state.options
+    if frame is not None and frame.rows:
+        if options.query:
+            return f"no process matches “{clean(options.query)}” (Esc clears the filter)"
+        return "only loopback traffic so far (l shows it)"
+    return "no process has moved bytes since netwatch started"
+
+
 def info_line(state: DisplayState, shown: int) -> list[Segment]:
     frame = state.frame
     if frame is None:
@@ -63,7 +77,8 @@ def info_line(state: DisplayState, shown: int) -> list[Segment]:
     parts = [
         snapshot.backend,
         f"every {snapshot.interval:.3g} s",  # a live interval is measured: 0.500041 s shows as 0.5
-        f"{len(frame.rows)} processes" + (f" ({shown} shown)" if options.query else ""),
+        _count(len(frame.rows), "process", "processes")
+        + (f" ({shown} shown)" if shown != len(frame.rows) else ""),
         f"sort {options.sort.key.value} {options.sort.arrow}",
     ]
     if options.query:

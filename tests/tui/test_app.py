@@ -265,6 +265,32 @@ async def test_filter_by_pid_name_user_or_command_line(query: str, expected: lis
         assert "filter" not in status_text(app)
 
 
+def empty_note(app: NetwatchApp) -> str | None:
+    """The note shown instead of rows, if it is on screen."""
+    note = app.query_one("#empty")
+    return str(note.render()) if note.display and note.region.height else None
+
+
+async def test_an_empty_table_says_why() -> None:
+    only_loopback = [p for p in DEMO if p.loopback]
+    app = synthetic_app(only_loopback)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        assert empty_note(app) is None and "1 process ·" in status_text(app)
+        await pilot.press("slash", *"[b]nothing", "enter")
+        assert empty_note(app) == "no process matches “[b]nothing” (Esc clears the filter)"
+        assert "1 process (0 shown)" in status_text(app)
+        await pilot.press("escape", "l")
+        assert empty_note(app) == "only loopback traffic so far (l shows it)"
+        await pilot.press("l")
+        assert empty_note(app) is None and shown_pids(app) == [only_loopback[0].pid]
+    app = synthetic_app([])
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        assert empty_note(app) == "no process has moved bytes since netwatch started"
+        assert "0 processes" in status_text(app)
+
+
 async def test_keys_typed_right_after_slash_reach_the_filter() -> None:
     """A terminal delivers `/2421<Enter>` typed fast (or by tmux) in one burst, before any refresh."""
     app = synthetic_app()
