@@ -9,6 +9,7 @@ from collections.abc import Collection
 
 from netwatch_tui.connection_counter import ConnectionCounter
 from netwatch_tui.connections import ConnectionTables, traffic_by_socket
+from netwatch_tui.free_memory import release_free_memory
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
@@ -81,6 +82,7 @@ class ProbeSource:
             last = now
             deadline = max(deadline + self.interval, now)  # after a stall, do not burst to catch up
             deliver(snapshot)
+            release_free_memory()
 
     def _snapshot(self, maps: ProbeMaps, readings: list[ProcessCounters], elapsed: float) -> Snapshot:
         deltas = self._accountant.advance(readings)
