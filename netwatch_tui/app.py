@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.actions import parse
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
@@ -50,6 +51,14 @@ _TABLE_ACTIONS = frozenset(
     {"filter", "clear_filter", "sort", "sort_combined", "step_sort", "reverse_sort", "kill"}
 )
 
+# How the help screen names keys (the README's names); others as Textual displays them.
+_KEY_NAMES = {
+    "ctrl+c": "Ctrl-C",
+    "escape": "Esc",
+    "space": "Space",
+    **{f"f{n}": f"F{n}" for n in range(1, 13)},
+}
+
 # Keys that belong to widgets rather than to the app, listed in the help screen after the app's own.
 _WIDGET_KEYS = (
     ("↑ ↓ PgUp PgDn Home End", "move the cursor"),
@@ -64,31 +73,35 @@ class NetwatchApp(App[None]):
     TITLE = "netwatch"
     ENABLE_COMMAND_PALETTE = False  # every action has its key (see ?); the footer needs the room
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q,f10", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("question_mark,f1", "help", "Help"),
+        # The footer shows the short descriptions; the help screen the tooltips, or else the description.
+        Binding("q,f10", "quit", "Quit", tooltip="quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="quit"),
+        Binding("question_mark,f1", "help", "Help", tooltip="this help"),
         # priority: handled as the key arrives, so keys typed right after it reach the filter
-        Binding("slash", "filter", "Filter", priority=True),
-        Binding("escape", "clear_filter", "Clear the filter", show=False),
-        Binding("space", "pause", "Pause"),
-        Binding("k,f9", "kill", "Kill"),
-        Binding("s", "sort('TX_RATE')", "Sort TX/s"),
-        Binding("r", "sort('RX_RATE')", "Sort RX/s"),
-        Binding("S", "sort('TX_TOTAL')", "Sort by TX total", show=False),
-        Binding("R", "sort('RX_TOTAL')", "Sort by RX total", show=False),
-        Binding("t", "sort_combined", "Sort by TX+RX (the default)", show=False),
-        Binding("p", "sort('PID')", "Sort by PID", show=False),
-        Binding("o", "sort('USER')", "Sort by user (owner)", show=False),
-        Binding("n", "sort('COMMAND')", "Sort by command name", show=False),
-        Binding("c", "sort('CONNS')", "Sort by connection count", show=False),
-        Binding("less_than_sign", "step_sort(-1)", "Sort by the column to the left", show=False),
-        Binding("greater_than_sign,f6", "step_sort(1)", "Sort by the column to the right", show=False),
-        Binding("I", "reverse_sort", "Reverse the sort order", show=False),
-        Binding("m", "toggle_view", "Rates/totals"),
-        Binding("u", "toggle_units", "Bits/bytes"),
-        Binding("l", "toggle_loopback", "Loopback"),
-        Binding("plus", "speed(1)", "Replay faster"),
-        Binding("minus", "speed(-1)", "Replay slower"),
+        Binding(
+            "slash", "filter", "Filter", priority=True, tooltip="filter by pid, name, user or command line"
+        ),
+        Binding("escape", "clear_filter", "clear the filter", show=False),
+        Binding("space", "pause", "Pause", tooltip="pause the display (collection goes on)"),
+        Binding("space", "resume", "Resume", tooltip="resume the display"),
+        Binding("k,f9", "kill", "Kill", tooltip="kill the selected process (asks first)"),
+        Binding("s", "sort('TX_RATE')", "Sort TX/s", tooltip="sort by TX rate"),
+        Binding("r", "sort('RX_RATE')", "Sort RX/s", tooltip="sort by RX rate"),
+        Binding("S", "sort('TX_TOTAL')", "sort by TX total", show=False),
+        Binding("R", "sort('RX_TOTAL')", "sort by RX total", show=False),
+        Binding("t", "sort_combined", "sort by TX+RX (the default)", show=False),
+        Binding("p", "sort('PID')", "sort by PID", show=False),
+        Binding("o", "sort('USER')", "sort by user (owner)", show=False),
+        Binding("n", "sort('COMMAND')", "sort by command name", show=False),
+        Binding("c", "sort('CONNS')", "sort by connection count", show=False),
+        Binding("less_than_sign", "step_sort(-1)", "sort by the column to the left", show=False),
+        Binding("greater_than_sign,f6", "step_sort(1)", "sort by the column to the right", show=False),
+        Binding("I", "reverse_sort", "reverse the sort order", show=False),
+        Binding("m", "toggle_view", "Rates/totals", tooltip="rates or totals first"),
+        Binding("u", "toggle_units", "Bits/bytes", tooltip="rates in bits or bytes"),
+        Binding("l", "toggle_loopback", "Loopback", tooltip="show or hide loopback traffic"),
+        Binding("plus", "speed(1)", "Faster", tooltip="replay faster"),
+        Binding("minus", "speed(-1)", "Slower", tooltip="replay slower"),
     ]
 
     def __init__(self, source: SnapshotSource, *, include_loopback: bool = True) -> None:
@@ -194,6 +207,8 @@ class NetwatchApp(App[None]):
             return False
         if action in ("kill", "kill_pid") and not self.source.live:
             return None  # shown dimmed: there is nothing to kill in a replay or the demo
+        if action in ("pause", "resume"):  # one key: the footer names what it will do
+            return self._paused == (action == "resume")
         if action == "speed":
             return isinstance(self.source, ReplaySource)
         if action == "filter":  # a `/` typed into the filter is part of the filter
@@ -229,9 +244,14 @@ class NetwatchApp(App[None]):
         self._set_options(include_loopback=not self._options.include_loopback)
 
     def action_pause(self) -> None:
-        self._paused = not self._paused
-        if not self._paused:
-            self._shown = self._latest
+        self._paused = True
+        self.refresh_bindings()
+        self._render()
+
+    def action_resume(self) -> None:
+        self._paused = False
+        self._shown = self._latest
+        self.refresh_bindings()
         self._render()
 
     def action_speed(self, steps: int) -> None:
@@ -264,10 +284,15 @@ class NetwatchApp(App[None]):
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """(keys, description) for every binding of the app, then the widgets' own keys."""
+        """(keys, what they do) for the app's bindings that work here and now, then the widgets' keys."""
         keys: dict[str, list[str]] = {}
         for binding in Binding.make_bindings(self.BINDINGS):
-            keys.setdefault(binding.description, []).append(self.get_key_display(binding))
+            _, action, parameters = parse(binding.action)
+            if self.check_action(action, parameters):
+                names = keys.setdefault(binding.tooltip or binding.description, [])
+                name = _KEY_NAMES.get(binding.key, self.get_key_display(binding))
+                if name not in names:
+                    names.append(name)
         return [(" ".join(names), description) for description, names in keys.items()] + list(_WIDGET_KEYS)
 
     # -- detail and kill ----------------------------------------------------------------------------

@@ -382,62 +382,32 @@ async def test_l_leaves_loopback_bytes_out() -> None:
         assert cell(app, postgres.pid, Col.TX_RATE) != "0 B/s"
 
 
-async def test_help_lists_every_key_and_closes() -> None:
-    app = synthetic_app()
+async def test_help_lists_every_key_that_works_here_and_closes(tmp_path: Any) -> None:
+    app = synthetic_app(live=True)
     async with app.run_test(size=WIDE) as pilot:
         await settled(pilot)
+        listed = dict(app.key_help())  # what ? shows on the table
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        listed = dict(app.key_help())
-        keys = " ".join(listed)
-        for key in (
-            "q",
-            "?",
-            "/",
-            "space",
-            "k",
-            "f9",
-            "s",
-            "r",
-            "S",
-            "R",
-            "t",
-            "p",
-            "o",
-            "n",
-            "c",
-            "<",
-            ">",
-            "I",
-            "m",
-            "u",
-            "l",
-            "+",
-            "-",
-        ):
-            assert key in keys.split(), key
+        keys = " ".join(listed).split()
+        for key in ("q", "F10", "Ctrl-C", "?", "F1", "/", "Esc", "Space", "k", "F9", "s", "r", "S", "R"):
+            assert key in keys, key
+        for key in ("t", "p", "o", "n", "c", "<", ">", "F6", "I", "m", "u", "l"):
+            assert key in keys, key
+        assert "+" not in keys and "-" not in keys  # replay speed: not on a live view
+        assert listed["Space"] == "pause the display (collection goes on)"
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("space")
+        assert dict(app.key_help())["Space"] == "resume the display"
+    from .test_replay import write_capture
 
-
-async def test_enter_opens_the_detail_and_escape_returns_with_the_cursor_in_place() -> None:
-    app = synthetic_app()
+    write_capture(tmp_path / "capture.ndjson")
+    app = NetwatchApp(app_module.ReplaySource(tmp_path / "capture.ndjson"))
     async with app.run_test(size=WIDE) as pilot:
-        await settled(pilot)
-        await pilot.press("down", "down")
-        chosen = table_of(app).cursor_pid
-        assert chosen is not None
-        await pilot.press("enter")
-        screen = app.screen
-        assert isinstance(screen, DetailScreen) and screen.pid == chosen
-        await feed(pilot, TICKS)  # the source now lists its sockets
-        connections = screen.query_one("#connections")
-        assert connections.row_count >= 1  # type: ignore[attr-defined]
-        await pilot.press("escape")
-        assert not isinstance(app.screen, DetailScreen)
-        assert table_of(app).cursor_pid == chosen
-        assert isinstance(app.source, SyntheticSource)
-        assert app.source.snapshot(0).connections == {}  # no longer watched
+        listed = dict(app.key_help())
+        assert listed["+"] == "replay faster" and listed["-"] == "replay slower"
+        assert "k" not in " ".join(listed).split()  # nothing to kill in a recording
 
 
 @pytest.mark.parametrize("screen_key", ["enter", "question_mark"])
