@@ -40,7 +40,8 @@ def csv_field(text: str) -> str:
 
 
 class CsvPrinter:
-    """``--format csv``: the header once, then per interval one line per active process and a blank line.
+    """``--format csv``: the header once, then per interval one line per active process (the most
+    bytes first) and a blank line.
 
     The header waits for the first snapshot, so a run that fails to start prints nothing on stdout.
     """
@@ -53,8 +54,12 @@ class CsvPrinter:
     def write(self, snapshot: Snapshot) -> None:
         lines = [] if self._header_written else [CSV_HEADER + "\n"]
         self._header_written = True
-        for process in snapshot.active(self._include_loopback):
-            moved = process.bytes(self._include_loopback)
+        moving = [
+            (process, process.bytes(self._include_loopback))
+            for process in snapshot.active(self._include_loopback)
+        ]
+        moving.sort(key=lambda item: item[1].tx + item[1].rx, reverse=True)  # the busiest first, as nethogs
+        for process, moved in moving:
             fields = (
                 str(process.pid),
                 csv_field(process.name),

@@ -42,6 +42,12 @@ def test_csv_blocks_and_units() -> None:
     assert stream.getvalue() == f"{CSV_HEADER}\n100, curl, 0, 96.86 K/sec, 512.00 B/sec\n\n\n"
 
 
+def test_csv_lists_the_busiest_process_first() -> None:
+    stream = io.StringIO()
+    CsvPrinter(stream, include_loopback=True).write(snapshot(["a", "b", "c"]))
+    assert [line.split(", ")[1] for line in stream.getvalue().splitlines()[1:-1]] == ["c", "b", "a"]
+
+
 def test_csv_stays_well_formed_with_hostile_names() -> None:
     stream = io.StringIO()
     CsvPrinter(stream, include_loopback=True).write(snapshot(HOSTILE))
@@ -50,7 +56,7 @@ def test_csv_stays_well_formed_with_hostile_names() -> None:
     rows = list(csv.reader(lines[1:-1], skipinitialspace=True))
     assert len(rows) == len(HOSTILE)
     assert all(len(row) == 5 for row in rows)
-    commands = [row[1] for row in rows]
+    commands = [row[1] for row in reversed(rows)]  # busiest first: the last name moved the most
     assert commands[0] == "[red]x[/red]"
     assert commands[1] == "evil\\x1b[2J\\x1b[H"
     assert commands[2] == "two\\nlines"
