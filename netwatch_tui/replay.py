@@ -29,10 +29,13 @@ def _parse(path: Path, number: int, line: str) -> Snapshot:
         if not isinstance(record, dict):
             raise TypeError("not a JSON object")
         return snapshot_from_record(record)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise NetwatchError(
-            f"{path}, line {number}: not a record of `netwatch --format json` ({type(exc).__name__}: {exc})"
-        ) from None
+    except json.JSONDecodeError as exc:
+        reason = f"not JSON: {exc.msg.lower()} at column {exc.colno}"
+    except KeyError as exc:
+        reason = f"no {exc.args[0]!r} field"
+    except (ValueError, TypeError) as exc:
+        reason = str(exc)
+    raise NetwatchError(f"{path}, line {number}: not a record of `netwatch --format json` ({reason})")
 
 
 class _IdleProcesses:

@@ -83,10 +83,10 @@ def test_speed_steps_through_the_fixed_choices(tmp_path: Path) -> None:
     [
         ("", "no records to replay"),
         ("\n\n", "no records to replay"),
-        ("not json\n", "line 1: not a record of `netwatch --format json`"),
-        ("[1, 2]\n", "line 1: not a record"),
-        ('{"time": 1}\n', "line 1: not a record"),
-        ('{"time": 1, "interval": 1, "processes": [{"name": "x"}]}\n', "line 1: not a record"),
+        ("not json\n", r"line 1: not a record of `netwatch --format json` \(not JSON: expecting value at"),
+        ("[1, 2]\n", r"line 1: not a record .* \(not a JSON object\)"),
+        ('{"time": 1}\n', r"line 1: not a record .* \(no 'processes' field\)"),
+        ('{"time": 1, "interval": 1, "processes": [{"name": "x"}]}\n', r"line 1: .* \(no 'pid' field\)"),
     ],
 )
 def test_wrong_files_fail_before_the_screen_is_taken(tmp_path: Path, content: str, message: str) -> None:
