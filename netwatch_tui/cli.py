@@ -51,6 +51,7 @@ _speed = _bounded(float, "a number", 0.01, 1000)
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="netwatch",
+        usage=f"%(prog)s [options]\n       %(prog)s doctor [--probe {{{','.join(('auto', *BACKENDS))}}}]",
         description="Per-process network bandwidth, measured in the kernel with eBPF. "
         "`netwatch doctor` checks this machine.",
     )
