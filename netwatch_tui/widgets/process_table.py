@@ -57,6 +57,7 @@ class ProcessTable(DataTable[TableCell]):
         self._styles: dict[str, Style] = {}
         self._last: tuple[Frame, ViewOptions] | None = None
         self._kept_renders: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(1)
+        self._kept_styles: LRUCache[tuple[object, ...], Style] = LRUCache(1)
         self._fit_caches_to_screen()
 
     def on_mount(self) -> None:
@@ -102,6 +103,7 @@ class ProcessTable(DataTable[TableCell]):
         super().notify_style_update()
         self._styles = {}  # the theme or the CSS changed: look the component styles up again
         self._kept_renders.clear()
+        self._kept_styles.clear()
         self._shown.clear()  # and redraw every row with them
         self._stale = set(self._rows)
 
@@ -117,6 +119,7 @@ class ProcessTable(DataTable[TableCell]):
         rows = max(1, self.size.height) + 2 * _MARGIN
         columns = max(1, len(self._specs))
         self._kept_renders.maxsize = rows * columns * 3 // 2  # and the cursor row, drawn both ways
+        self._kept_styles.maxsize = 4 * self._kept_renders.maxsize  # a cell has up to four styles
         self._cell_render_cache.maxsize = 2 * columns  # only the header's cells go DataTable's way
         for cache in (self._row_render_cache, self._row_renderable_cache, self._line_cache):
             cache.maxsize = rows
@@ -172,33 +175,46 @@ class ProcessTable(DataTable[TableCell]):
         """What DataTable's own rendering of a body cell yields, segment for segment, without its
         generic path (a Padding in a Styled through Console.render_lines, for renderables of any
         height), which was half of the paint. Only for our one-line cells in one-line rows; anything
-        else goes DataTable's way. tests/tui/test_table_cell.py holds the two side by side."""
+        else goes DataTable's way. tests/tui/test_table_drawing.py holds the two side by side."""
         if not isinstance(cell, TableCell) or width < 2 * self.cell_padding:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False,
-            False,
-            row_index < self.fixed_rows or column_index < self.fixed_columns,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
-
-        def styled(style: Style | None) -> Style:  # Styled's sandwich: pre, the segment's own, post
-            inner = pre_style + style
-            return inner + post_style if post_style else inner
-
-        padding = Segment(" " * self.cell_padding, styled(None)) if self.cell_padding else None
-        line = [Segment(text, styled(style)) for text, style in cell.segments(width - 2 * self.cell_padding)]
+        where = (base_style, row_index, column_index, cursor, hover)
+        padding = Segment(" " * self.cell_padding, self._styled(where, None)) if self.cell_padding else None
+        line = [
+            Segment(text, self._styled(where, style))
+            for text, style in cell.segments(width - 2 * self.cell_padding)
+        ]
         return [[padding, *line, padding] if padding else line]
+
+    def _styled(self, where: tuple[Style, int, int, bool, bool], style: Style | None) -> Style:
+        """Styled's sandwich for a segment of the cell at ``where``: the cell's style (the row's, the
+        cell's meta, the component's), the segment's own, then the cursor's. Kept, as the cells are:
+        the same few styles recur in every interval's cells."""
+        key = (*where, style, self.show_cursor, self._show_hover_cursor)
+        styled = self._kept_styles.get(key)
+        if styled is None:
+            base_style, row_index, column_index, cursor, hover = where
+            component_style, post_style = self._get_styles_to_render_cell(
+                False,
+                False,
+                row_index < self.fixed_rows or column_index < self.fixed_columns,
+                hover,
+                cursor,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css",
+            )
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            styled = base_style + meta + component_style + style
+            styled = styled + post_style if post_style else styled
+            self._kept_styles[key] = styled
+        return styled
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
         self._kept_renders.clear()
+        self._kept_styles.clear()
 
     def _set_columns(self, specs: tuple[ColumnSpec, ...]) -> None:
         self.clear(columns=True)
