@@ -42,6 +42,7 @@ class ProbeSource:
         self.interval = interval
         self.pids = frozenset(pids)
         self.description = "starting probe..."
+        self.backend = ""  # the backend's name, once attached
         self.live = True
         self._watched: frozenset[int] = frozenset()
         self._accountant = Accountant()
@@ -64,7 +65,10 @@ class ProbeSource:
             # calibration's own bytes are not anyone's traffic and leave with netwatch's entry.
             pending = [r for r in calibrate(maps) if r.exited]
             maps.forget_processes([os.getpid()])
-            self.description = backend.name
+            self.backend = backend.name
+            # What the status line adds after the backend: which processes, when limited to some.
+            pids = ", ".join(str(pid) for pid in sorted(self.pids))
+            self.description = f"only pid {pids}" if self.pids else backend.name
             self._loop(maps, pending, deliver, stop)
         finally:
             maps.close()
@@ -125,7 +129,7 @@ class ProbeSource:
         return Snapshot(
             time=time.time(),
             interval=elapsed,
-            backend=self.description,
+            backend=self.backend,
             processes=self._all_stats(described),
             dropped_updates=drops.updates,
             connections=self._connections(maps, tables, watched),

@@ -147,6 +147,19 @@ def test_live_netwatch_shows_a_process_and_kills_it(
     terminal.wait_for(lambda s: "netwatch exited 0" in s, timeout=15)
 
 
+def test_a_pid_filter_shows_that_process_alone_and_says_so(traffic: subprocess.Popen[bytes]) -> None:
+    pid = traffic.pid
+    session = Terminal(f"netwatch-pid-{os.getpid()}", f"{NETWATCH} --interval 0.5 --pid {pid}; sleep 30")
+    try:
+        screen = session.wait_for(_row_with_rate(pid), timeout=60)
+        status = screen.splitlines()[1]
+        assert f"only pid {pid}" in status and "1 process" in status, status
+        rows = [line for line in screen.splitlines()[3:] if re.match(r"\s*\d+\s", line)]
+        assert [int(line.split()[0]) for line in rows] == [pid]
+    finally:
+        session.close()
+
+
 def test_closing_the_terminal_ends_netwatch(terminal: Terminal) -> None:
     """SIGHUP from a vanished terminal must end netwatch, not leave it spinning on a dead tty."""
     terminal.wait_for(lambda s: "TX/s" in s, timeout=60)
