@@ -101,14 +101,16 @@ class ReplaySource:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
-                if not line.endswith("\n"):  # the last line, unfinished: its writer was stopped mid-record
-                    try:
-                        yield _parse(self.path, number, line)
-                    except NetwatchError:
-                        self.cut_short = f"{self.path}, line {number}: an unfinished record, left out"
-                        self.description = f"replay of {self.path.name} (its unfinished last record left out)"
+                if line.endswith("\n"):
+                    yield _parse(self.path, number, line)
+                    continue
+                try:  # the last line, unfinished if its writer was stopped mid-record
+                    last = _parse(self.path, number, line)
+                except NetwatchError:
+                    self.cut_short = f"{self.path}, line {number}: an unfinished record, left out"
+                    self.description = f"replay of {self.path.name} (its unfinished last record left out)"
                     return
-                yield _parse(self.path, number, line)
+                yield last
 
     def _wait(self, interval: float, stop: threading.Event) -> None:
         """Wait ``interval`` seconds of recorded time, at whatever speed is current moment by moment."""

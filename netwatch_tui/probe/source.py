@@ -66,9 +66,7 @@ class ProbeSource:
             pending = [r for r in calibrate(maps) if r.exited]
             maps.forget_processes([os.getpid()])
             self.backend = backend.name
-            # What the status line adds after the backend: which processes, when limited to some.
-            pids = ", ".join(str(pid) for pid in sorted(self.pids))
-            self.description = f"only pid {pids}" if self.pids else backend.name
+            self.description = _limited_to(self.pids) or backend.name
             self._loop(maps, pending, deliver, stop)
         finally:
             maps.close()
@@ -179,6 +177,13 @@ class ProbeSource:
             return {}
         traffic = traffic_by_socket(maps.sockets())
         return {pid: tables.connections(pid, traffic) for pid in watched}
+
+
+def _limited_to(pids: frozenset[int]) -> str:
+    """What the status line adds after the backend when --pid limits the processes shown."""
+    if not pids:
+        return ""
+    return ("only pid " if len(pids) == 1 else "only pids ") + ", ".join(str(pid) for pid in sorted(pids))
 
 
 def _stats(delta: ProcessDelta, info: ProcessInfo | None, conns: int, alive: bool) -> ProcessStats:
