@@ -93,7 +93,9 @@ python_env() {
   fi
   local command=/usr/local/bin/netwatch
   if [ "$(readlink "$command" 2>/dev/null)" != "$venv/bin/netwatch" ]; then
-    [ -e "$command" ] || [ -L "$command" ] && say "$command pointed to $(readlink "$command" || echo a file); now to this checkout"
+    if [ -e "$command" ] || [ -L "$command" ]; then
+      say "$command pointed to $(readlink "$command" || echo a file); now to this checkout"
+    fi
     ln -sfn "$venv/bin/netwatch" "$command"
     say "linked $command -> $venv/bin/netwatch"
   fi

@@ -17,8 +17,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from functools import partial
-from typing import NamedTuple
 
 from bench.lib import (
     NETHOGS,
@@ -26,6 +26,7 @@ from bench.lib import (
     NETWATCH_JSON,
     ROOT,
     Monitor,
+    MonitorCost,
     conditions_line,
     cpu_seconds,
     median,
@@ -113,27 +114,23 @@ def tui_running() -> Iterator[int]:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
 
 
-class Cost(NamedTuple):
-    cpu_percent: float
-    peak_rss_kib: int  # VmHWM: the start-up peak included
-    final_rss_kib: int  # VmRSS at the end of the window: the steady state
-
-
-def measure_tui(seconds: float, warmup: float) -> Cost:
+def measure_tui(seconds: float, warmup: float) -> MonitorCost:
     with tui_running() as pid:
         time.sleep(warmup)
         start_cpu, start = cpu_seconds(pid), time.monotonic()
         time.sleep(seconds)
-        cpu = cpu_seconds(pid) - start_cpu
-        return Cost(
-            100 * cpu / (time.monotonic() - start), memory_kib(pid, "VmHWM"), memory_kib(pid, "VmRSS")
+        return MonitorCost(
+            cpu_seconds=cpu_seconds(pid) - start_cpu,
+            wall_seconds=time.monotonic() - start,
+            peak_rss_kib=memory_kib(pid, "VmHWM"),
+            final_rss_kib=memory_kib(pid, "VmRSS"),
         )
 
 
-def measure_headless(monitor: Monitor, seconds: float, warmup: float) -> Cost:
+def measure_headless(monitor: Monitor, seconds: float, warmup: float) -> MonitorCost:
     with monitor.running(warmup) as cost:
         time.sleep(seconds)
-    return Cost(cost.cpu_percent, cost.peak_rss_kib, cost.final_rss_kib)
+    return replace(cost, output="")  # its figures only: a run's output can be megabytes
 
 
 def main() -> None:
@@ -146,7 +143,7 @@ def main() -> None:
         "netwatch TUI": lambda warmup: measure_tui(options.seconds, warmup),
         "nethogs (baseline)": lambda warmup: measure_headless(NETHOGS, options.seconds, warmup),
     }
-    results: dict[tuple[str, str], list[Cost]] = {}
+    results: dict[tuple[str, str], list[MonitorCost]] = {}
     for _ in range(options.rounds):
         for load_name, load in LOADS.items():
             for monitor_name, measure in monitors.items():

@@ -66,13 +66,12 @@ class ReplaySource:
         self.path = Path(path)
         self._speed = float(speed)
         self._lock = threading.Lock()
-        self.cut_short: str | None = None
+        self.cut_short: str | None = None  # set if the last line is an unfinished record, left out
         with closing(self._records()) as records:
             first = next(records, None)
         if first is None:
             raise NetwatchError(self.cut_short or f"{self.path}: no records to replay (the file is empty)")
         self.description = f"replay of {self.path.name}"
-        self.cut_short = None  # set while playing, if the last line is an unfinished record
         self.live = False  # its pids may since belong to other processes, or to the same ones, still running
 
     @property
