@@ -13,7 +13,8 @@ class ProcessCounters(NamedTuple):
     ``(tgid, first_ns)`` names one process even across pid reuse: ``first_ns`` is the kernel's
     monotonic clock when the process first moved a counted byte. ``exited`` is True for a process
     that the kernel saw exit (its entry is read once and then removed). ``socket_events`` grows when
-    the kernel sees the process use a socket for the first time or a TCP socket it used close.
+    the kernel sees the process use a socket for the first time, connect a TCP socket, or a TCP
+    socket it used close.
     A NamedTuple: one is decoded per changed process per interval, and tuples are built fastest.
     """
 

@@ -1,5 +1,5 @@
 """CONNS follows a process's sockets at once when the kernel sees them change, even when its number of
-open fds stays the same (which alone would wait for the 30 s full recount)."""
+open fds stays the same (which alone would wait for the full recount, every 2 minutes)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from tests.netwatch_run import NetwatchRun
 pytestmark = requires_bpf
 
 # All its sockets are made up front. It sends a heartbeat byte every 0.1 s (so that it is in every
-# JSON record); on "connect" it connects its spare UDP socket and uses it; it exits on "end".
+# JSON record); on "connect" it connects its spare UDP socket and uses it; on "dial" it connects its
+# spare TCP socket and sends nothing; it exits on "end".
 _CHILD = """
 import select, socket, sys
 server, heartbeat_to = ("127.0.0.1", int(sys.argv[1])), ("127.0.0.1", int(sys.argv[2]))
 spare = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+spare_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 heartbeat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); heartbeat.connect(heartbeat_to)
 tcp = socket.create_connection(server); tcp.send(b"x" * 100)
 print("ready", flush=True)
@@ -29,6 +31,8 @@ while True:
         command = sys.stdin.readline().strip()
         if command == "connect":
             spare.connect(heartbeat_to); spare.send(b"y" * 10)
+        elif command == "dial":
+            spare_tcp.connect(server)
         elif command in ("end", ""):
             break
 """
@@ -48,7 +52,7 @@ def _conns_soon(run: NetwatchRun, pid: int, expected: int) -> float:
     raise AssertionError(f"conns {shown}, expected {expected} within {WITHIN_SECONDS} s")
 
 
-def test_conns_follow_a_connect_and_a_reset_without_fd_changes() -> None:
+def test_conns_follow_connects_and_a_reset_without_fd_changes() -> None:
     with (
         socket.create_server(("127.0.0.1", 0)) as server,
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as heartbeat_sink,
@@ -70,10 +74,15 @@ def test_conns_follow_a_connect_and_a_reset_without_fd_changes() -> None:
             child.stdin.flush()
             _conns_soon(run, child.pid, 3)
 
-            # The peer resets the TCP connection: the child's fd stays open, the socket leaves the table.
+            # A TCP connection that moves no byte: the kernel sees the connect() itself.
+            child.stdin.write("dial\n")
+            child.stdin.flush()
+            _conns_soon(run, child.pid, 4)
+
+            # The peer resets the first TCP connection: the fd stays open, the socket leaves the table.
             accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             accepted.close()
-            _conns_soon(run, child.pid, 2)
+            _conns_soon(run, child.pid, 3)
         finally:
             child.stdin.write("end\n")
             child.stdin.close()

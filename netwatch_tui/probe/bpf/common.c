@@ -16,6 +16,7 @@
 #define NW_AF_INET6 10
 #define NW_AF_PACKET 17
 #define NW_IPPROTO_TCP 6
+#define NW_TCP_SYN_SENT 2
 #define NW_TCP_SYN_RECV 3
 #define NW_TCP_CLOSE 7
 #define NW_MSG_PEEK 2
@@ -28,7 +29,7 @@ struct proc_val_t {
     u64 pkt_tx, pkt_rx; /* the part on AF_PACKET sockets */
     u32 uid;
     char comm[NW_COMM_LEN];
-    u32 socket_events; /* sockets first seen or closed (TCP): user space recounts its connections */
+    u32 socket_events; /* sockets first seen, connected or closed (TCP): user space recounts its connections */
 };
 
 struct exited_key_t {
@@ -351,6 +352,14 @@ static __always_inline void retire_process(u32 tgid)
     }
 }
 
+/* Something changed among the process's sockets: user space recounts its connections. */
+static __always_inline void count_socket_event(u32 tgid)
+{
+    struct proc_val_t *proc = procs.lookup(&tgid);
+    if (proc)
+        __sync_fetch_and_add(&proc->socket_events, 1);
+}
+
 /* TCP sockets are forgotten when they close, and again when a socket starts (socket addresses are
  * reused: a receive completing after a peer's reset books on a closed socket, remaking an entry
  * that no close would drop). The process that last used one is told, so that its connections are
@@ -369,9 +378,6 @@ static __always_inline void forget_socket(const void *sk)
     struct sock_val_t *sock = socks.lookup(&key);
     if (!sock)
         return;
-    u32 tgid = sock->tgid;
-    struct proc_val_t *proc = procs.lookup(&tgid);
-    if (proc)
-        __sync_fetch_and_add(&proc->socket_events, 1);
+    count_socket_event(sock->tgid);
     socks.delete(&key);
 }

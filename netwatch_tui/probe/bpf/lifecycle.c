@@ -7,6 +7,10 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
      * socket is made in TCP_SYN_RECV. */
     if (args->newstate == NW_TCP_CLOSE || args->oldstate == NW_TCP_CLOSE || args->newstate == NW_TCP_SYN_RECV)
         forget_socket(args->skaddr);
+    /* connect() runs in the connecting process: its new connection counts before it moves a byte,
+     * without waiting for user space's periodic full recount. */
+    if (args->oldstate == NW_TCP_CLOSE && args->newstate == NW_TCP_SYN_SENT)
+        count_socket_event(bpf_get_current_pid_tgid() >> 32);
     return 0;
 }
 
