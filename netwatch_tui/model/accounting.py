@@ -8,6 +8,8 @@ from typing import NamedTuple
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts
 
+_NEVER_SEEN = (NO_BYTES, 0)
+
 
 class ProcessDelta(NamedTuple):
     """One process's reading and the bytes it moved since the previous reading."""
@@ -38,14 +40,16 @@ class Accountant:
     def advance(self, readings: Iterable[ProcessCounters]) -> list[ProcessDelta]:
         self._reads += 1
         deltas = []
+        baselines, reads = self._baselines, self._reads
         for reading in readings:
-            previous = self._baselines.get(reading.identity, (NO_BYTES, 0))[0]
-            moved = NO_BYTES if previous is reading.counts else reading.counts - previous  # idle: the same
+            identity, counts = reading.identity, reading.counts
+            previous = baselines.get(identity, _NEVER_SEEN)[0]
+            moved = NO_BYTES if previous is counts else counts - previous  # idle: the very same object
             deltas.append(ProcessDelta(reading, moved))
             if reading.exited:
-                self._baselines.pop(reading.identity, None)
+                baselines.pop(identity, None)
             else:
-                self._baselines[reading.identity] = (reading.counts, self._reads)
+                baselines[identity] = (counts, reads)
         oldest = self._reads - self._grace_reads
         self._baselines = {key: value for key, value in self._baselines.items() if value[1] > oldest}
         return deltas

@@ -47,7 +47,16 @@ class ByteCounts(NamedTuple):
         return ByteCounts(self.all + other.all, self.loopback + other.loopback, self.packet + other.packet)
 
     def __sub__(self, other: ByteCounts) -> ByteCounts:
-        return ByteCounts(self.all - other.all, self.loopback - other.loopback, self.packet - other.packet)
+        (tx, rx), (lo_tx, lo_rx), (pk_tx, pk_rx) = self
+        (was_tx, was_rx), (was_lo_tx, was_lo_rx), (was_pk_tx, was_pk_rx) = other
+        return byte_counts(
+            tx - was_tx,
+            rx - was_rx,
+            lo_tx - was_lo_tx,
+            lo_rx - was_lo_rx,
+            pk_tx - was_pk_tx,
+            pk_rx - was_pk_rx,
+        )
 
     def shown(self, include_loopback: bool) -> Traffic:
         """The bytes a view shows: everything, or everything but loopback."""
@@ -55,6 +64,21 @@ class ByteCounts(NamedTuple):
 
 
 NO_BYTES = ByteCounts()
+_new_tuple = tuple.__new__
+
+
+def byte_counts(tx: int, rx: int, lo_tx: int, lo_rx: int, pk_tx: int, pk_rx: int) -> ByteCounts:
+    """ByteCounts from six integers, built the cheap way: the probe makes two per busy process per
+    interval. ``tuple.__new__`` takes half the time of a NamedTuple's generated constructor; a pair
+    of zeros is ZERO, and loopback bytes equal to all bytes share their Traffic (a process talking
+    only over loopback), which also keeps the thousands of records alive at once smaller."""
+    everything = _new_tuple(Traffic, (tx, rx))
+    if lo_tx == tx and lo_rx == rx:
+        loopback = everything
+    else:
+        loopback = _new_tuple(Traffic, (lo_tx, lo_rx)) if lo_tx or lo_rx else ZERO
+    packet = _new_tuple(Traffic, (pk_tx, pk_rx)) if pk_tx or pk_rx else ZERO
+    return _new_tuple(ByteCounts, (everything, loopback, packet))
 
 
 def summed(counts: Iterable[ByteCounts]) -> ByteCounts:

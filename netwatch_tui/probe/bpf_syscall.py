@@ -102,7 +102,19 @@ def read_array(map_fd: int, entries: int, value_size: int) -> bytes:
 
 
 def read_all(map_fd: int, key_type: type, value_type: type, delete_read: bool = False) -> list[tuple]:
-    """Every (key, value) of a hash map, in chunks (BPF_MAP_LOOKUP[_AND_DELETE]_BATCH).
+    """Every (key, value) of a hash map, as indexing ctypes arrays of the two types gives them."""
+    keys, values, count = read_all_raw(
+        map_fd, ctypes.sizeof(key_type), ctypes.sizeof(value_type), delete_read
+    )
+    return list(zip((key_type * count).from_buffer_copy(keys), (value_type * count).from_buffer_copy(values)))
+
+
+def read_all_raw(
+    map_fd: int, key_size: int, value_size: int, delete_read: bool = False
+) -> tuple[bytes, bytes, int]:
+    """Every key and value of a hash map, each set one after another in bytes, and their count; read
+    in chunks (BPF_MAP_LOOKUP[_AND_DELETE]_BATCH). Bytes rather than ctypes objects: the process
+    map is read every interval, and a ctypes object per entry cost more than the decoding.
 
     With ``delete_read``, each element is removed as it is read, atomically: an element updated by
     the kernel meanwhile is either in this read or left for the next one, never lost.
@@ -110,10 +122,13 @@ def read_all(map_fd: int, key_type: type, value_type: type, delete_read: bool = 
     command = _MAP_LOOKUP_AND_DELETE_BATCH if delete_read else _MAP_LOOKUP_BATCH
     chunk = _FIRST_CHUNK
     token_in, token_out = ctypes.c_uint64(), ctypes.c_uint64()
-    found: list[tuple] = []
+    found_keys, found_values, count = [], [], 0
     first = True
     while True:
-        keys, values = (key_type * chunk)(), (value_type * chunk)()
+        keys, values = (
+            ctypes.create_string_buffer(chunk * key_size),
+            ctypes.create_string_buffer(chunk * value_size),
+        )
         attr = _BatchAttr(
             in_batch=0 if first else ctypes.addressof(token_in),
             out_batch=ctypes.addressof(token_out),
@@ -132,8 +147,10 @@ def read_all(map_fd: int, key_type: type, value_type: type, delete_read: bool = 
                 chunk *= 4
                 continue
             raise
-        found.extend((keys[i], values[i]) for i in range(attr.count))
+        found_keys.append(keys.raw[: attr.count * key_size])
+        found_values.append(values.raw[: attr.count * value_size])
+        count += attr.count
         if done:
-            return found
+            return b"".join(found_keys), b"".join(found_values), count
         token_in.value = token_out.value
         first = False

@@ -60,17 +60,19 @@ from typing import NamedTuple
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters, SocketCounters
-from netwatch_tui.model.snapshot import ZERO, ByteCounts, Traffic
+from netwatch_tui.model.snapshot import ZERO, Traffic, byte_counts
 from netwatch_tui.model.text import decode_untrusted
-from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all, read_array, update
+from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all, read_all_raw, read_array, update
 from netwatch_tui.probe.handover import AttachedProbe
-from netwatch_tui.probe.layout import TASK_COMM_LEN, ExitedKey, ProcSlot, ProcValue, SockValue
+from netwatch_tui.probe.layout import TASK_COMM_LEN, ProcSlot, SockValue
 
 # The structs as layout.py lays them out: native order and alignment.
 PROC_VALUE = struct.Struct(f"@7QI{TASK_COMM_LEN}sI")
 PROC_SLOT = struct.Struct("@IIQ4Q")  # tgid, pad, first_ns, tx, rx, lo_tx, lo_rx
 SOCK_SLOT = struct.Struct("@3QHHBB2x")  # sk, tx, rx, lport, dport, loopback, tcp
 FIRST_NS = struct.Struct("@Q")  # the first field of proc_val_t
+TGID = struct.Struct("@I")  # the key of procs
+EXITED_KEY = struct.Struct("@IIQ")  # tgid, pad, first_ns
 
 SLOTS_IN_ALL = 8192
 DEFAULT_MAP_SIZES = {
@@ -140,14 +142,18 @@ class ProbeMaps:
         processes are idle in most intervals, and the stages after this one skip them by identity.
         The read order is the one "Slots" above explains.
         """
-        exited = read_all(self._fds["exited"], ExitedKey, ProcValue, delete_read=True)
+        exited_keys, exited, _ = read_all_raw(
+            self._fds["exited"], EXITED_KEY.size, PROC_VALUE.size, delete_read=True
+        )
         slots = self._process_slots()
-        live = read_all(self._fds["procs"], ctypes.c_uint32, ProcValue)
-        readings = [decode_process(key.tgid, bytes(value), exited=True) for key, value in exited]
-        retired = {(key.tgid, key.first_ns) for key, _ in exited}
+        live_keys, live, _ = read_all_raw(self._fds["procs"], TGID.size, PROC_VALUE.size)
+        readings = [
+            decode_process(tgid, raw, exited=True)
+            for (tgid, _, _), raw in zip(EXITED_KEY.iter_unpack(exited_keys), _values(exited))
+        ]
+        retired = {(reading.tgid, reading.first_ns) for reading in readings}
         last, self._last_live = self._last_live, {}
-        for tgid, value in live:
-            raw = bytes(value)
+        for (tgid,), raw in zip(TGID.iter_unpack(live_keys), _values(live)):
             identity = (tgid, FIRST_NS.unpack_from(raw)[0])
             if identity in retired:  # it exited between the two reads: its record has it all
                 continue
@@ -225,6 +231,12 @@ class ProbeMaps:
         self._probe.close()
 
 
+def _values(packed: bytes) -> list[bytes]:
+    """The ``proc_val_t`` entries laid one after another in ``packed``, each as its own bytes."""
+    size = PROC_VALUE.size
+    return [packed[start : start + size] for start in range(0, len(packed), size)]
+
+
 def _address(family: int, raw: ctypes.Array[ctypes.c_uint8]) -> str:
     packed = bytes(raw)
     if family == AF_INET6:
@@ -241,6 +253,6 @@ def decode_process(
     first_ns, tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx, uid, comm, socket_events = PROC_VALUE.unpack(raw)
     if slots is not None:
         tx, rx, lo_tx, lo_rx = tx + slots[0], rx + slots[1], lo_tx + slots[2], lo_rx + slots[3]
-    counts = ByteCounts(Traffic(tx, rx), Traffic(lo_tx, lo_rx), Traffic(pkt_tx, pkt_rx))
+    counts = byte_counts(tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx)
     name = decode_untrusted(comm.split(b"\0", 1)[0])
     return ProcessCounters(tgid, first_ns, name, uid, counts, exited, socket_events)

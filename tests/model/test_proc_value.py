@@ -5,12 +5,18 @@ from __future__ import annotations
 import ctypes
 
 from netwatch_tui.model.snapshot import ByteCounts, Traffic
-from netwatch_tui.probe.layout import ProcValue
-from netwatch_tui.probe.maps import PROC_VALUE, decode_process
+from netwatch_tui.probe.layout import MAPS, ExitedKey, ProcValue
+from netwatch_tui.probe.maps import EXITED_KEY, PROC_VALUE, TGID, decode_process
 
 
-def test_struct_format_is_the_ctypes_layout() -> None:
+def test_struct_formats_are_the_ctypes_layouts() -> None:
     assert PROC_VALUE.size == ctypes.sizeof(ProcValue)
+    assert MAPS["procs"] == (ctypes.c_uint32, ProcValue)
+    assert TGID.size == ctypes.sizeof(ctypes.c_uint32)
+    assert MAPS["exited"] == (ExitedKey, ProcValue)
+    assert EXITED_KEY.size == ctypes.sizeof(ExitedKey)
+    key = ExitedKey(tgid=4242, first_ns=7)
+    assert EXITED_KEY.unpack(bytes(key)) == (4242, 0, 7)
 
 
 def test_every_field_lands_in_its_place() -> None:
