@@ -18,13 +18,13 @@ TCP6 = """  sl  local_address                         remote_address            
 
 
 def test_parse_ipv4_rows() -> None:
-    rows = parse_table(TCP, "tcp")
+    rows = parse_table(TCP.splitlines(), "tcp")
     assert rows[1111].local == ("127.0.0.1", 8080) and rows[1111].is_listener
     assert rows[2222].remote == ("127.0.0.1", 8080) and rows[2222].state_name() == "ESTABLISHED"
 
 
 def test_parse_ipv6_rows() -> None:
-    rows = parse_table(TCP6, "tcp6")
+    rows = parse_table(TCP6.splitlines(), "tcp6")
     assert rows[3333].local == ("::1", 22) and rows[3333].remote == ("::1", 54321)
     assert rows[4444].local == ("127.0.0.1", 80)  # v4-mapped shown as IPv4, as the probe does
 
