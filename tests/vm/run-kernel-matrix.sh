@@ -6,8 +6,9 @@
 #   sudo tests/vm/run-kernel-matrix.sh [pytest arguments]
 #
 # Default pytest arguments: tests/vm/test_kprobe_backend_e2e.py tests/probe/test_kprobe_backend.py
-# tests/probe/test_zombie_leader.py tests/probe/test_socket_reuse.py -q (the last two prove the exit hook
-# of kernels before 6.16, and that a socket starting there drops a dead one's entry)
+# tests/probe/test_zombie_leader.py tests/probe/test_socket_reuse.py tests/probe/test_connection_counts.py
+# -q (the last three prove the exit hook of kernels before 6.16, that a socket starting there drops a
+# dead one's entry, and that a connect() there is seen at once)
 # Installs what it needs (idempotent): ./dev.sh setup (venv, BCC, headers), qemu-system-x86,
 # busybox-static, the linux-image matching the installed linux-headers-amd64, and virtme-ng in .venv.
 # The guest runs without KVM (KVM guests do not boot on this CI VM): about 1-3 minutes in all.
@@ -73,7 +74,7 @@ setup() {
 setup
 kernel=$(guest_kernel)
 [ $# -gt 0 ] || set -- tests/vm/test_kprobe_backend_e2e.py tests/probe/test_kprobe_backend.py \
-  tests/probe/test_zombie_leader.py tests/probe/test_socket_reuse.py -q
+  tests/probe/test_zombie_leader.py tests/probe/test_socket_reuse.py tests/probe/test_connection_counts.py -q
 
 # In the guest: / is the host's, read-only (hence no bytecode and no pytest cache), /tmp is a
 # writable overlay. The host's environment is not passed in; NETWATCH_KERNEL_MATRIX stays unset
