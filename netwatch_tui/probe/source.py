@@ -10,6 +10,7 @@ from collections.abc import Collection
 from netwatch_tui.connection_counter import ConnectionCounter
 from netwatch_tui.connections import ConnectionTables, traffic_by_socket
 from netwatch_tui.free_memory import release_free_memory
+from netwatch_tui.gc_tuning import collect_less_often
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
@@ -63,6 +64,7 @@ class ProbeSource:
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None:
         backend = choose_backend(self.requested_backend)
+        collect_less_often()
         maps = ProbeMaps(attach_in_child(backend.name))
         try:
             # Exited processes read during calibration are reported in the first snapshot; the
