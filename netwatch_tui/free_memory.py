@@ -1,4 +1,4 @@
-"""Hand the heap's free pages back to the kernel after each interval.
+"""Hand the heap's free pages back to the kernel (the live probe does it every TRIM_SECONDS).
 
 Each interval builds and drops many short-lived objects; a burst (1,000 processes seen at once, a
 socket table parsed for everyone) leaves free pages inside the C heap that glibc keeps for reuse,
