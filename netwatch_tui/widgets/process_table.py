@@ -1,4 +1,5 @@
-"""The live process table: rows keyed by pid, updated cell by cell, the cursor pinned to its process.
+"""The live process table: rows keyed by pid, updated cell by cell, the cursor pinned to its process
+(or, on the first row, to the top).
 
 Every row is in the DataTable (so scrolling and sorting see them all), but only the rows on screen
 get their cells formatted and updated each interval; the others are marked stale and brought up to
@@ -306,11 +307,15 @@ class ProcessTable(DataTable[TableCell]):
         return TableCell((cell, None), right=spec.numeric, style=dimmed)
 
     def _restore_cursor(self, pid: int | None, row: int) -> None:
-        """Back onto the same process; if it is gone, onto whatever row took its place."""
+        """Back onto the same process; if it is gone, onto whatever row took its place.
+
+        Except from the first row, which stays first, as in htop: that is where the cursor starts,
+        and following the process that happened to be busiest then scrolled the view to wherever
+        the sort took it, every interval, with a screen's worth of busier processes above it."""
         if not self.row_count:
             return
         try:
-            index = self.get_row_index(str(pid)) if pid is not None else row
+            index = self.get_row_index(str(pid)) if pid is not None and row else row
         except RowDoesNotExist:
             index = min(row, self.row_count - 1)
         if index != self.cursor_row:

@@ -204,6 +204,25 @@ async def test_the_cursor_follows_its_process_when_new_snapshots_reorder_rows() 
         assert len(orders) > 1, "the rates changed the order, or this test proves nothing"
 
 
+async def test_a_cursor_on_the_first_row_stays_there_when_new_snapshots_reorder_rows() -> None:
+    many = [
+        FakeProcess(
+            20_000 + index, f"worker-{index}", "u", "w", (100 * (index + 1), 100 * (200 - index)), (1,)
+        )
+        for index in range(200)
+    ]
+    app = synthetic_app(many)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await settled(pilot)
+        table = table_of(app)
+        first = table.cursor_pid
+        assert table.cursor_row == 0 and first == shown_pids(app)[0]
+        await feed(pilot, TICKS)  # the busiest becomes the least busy: the order turns over
+        assert shown_pids(app)[-1] == first
+        assert (table.cursor_row, table.scroll_y) == (0, 0)
+        assert table.cursor_pid == shown_pids(app)[0]
+
+
 async def test_exited_processes_stay_a_few_intervals_then_go() -> None:
     wget = next(p for p in DEMO if p.name == "wget")
     assert wget.exits_at == 3
