@@ -153,7 +153,7 @@ def full_recount_cost(rounds: int) -> tuple[float, float]:
             ConnectionTables(pids)
             costs.append(1000 * (time.process_time() - start))
     milliseconds = median(costs)
-    return milliseconds, milliseconds / 10 / FULL_RECOUNT_SECONDS
+    return milliseconds, 100 * (milliseconds / 1000) / FULL_RECOUNT_SECONDS
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ class RecordEncoder:
             # that moved bytes, every interval.
             _, _, _, _, start, conns, delta, total, alive = process
             (tx, rx), loopback, packet = delta
-            if not include_loopback:
+            if not include_loopback:  # ByteCounts.shown, without its Traffic
                 tx, rx = tx - loopback[0], rx - loopback[1]
             if alive and not (tx or rx):
                 continue
