@@ -125,6 +125,43 @@ class ProcessTable(DataTable[TableCell]):
         for cache in (self._row_render_cache, self._row_renderable_cache, self._line_cache):
             cache.maxsize = rows
 
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[SegmentLines, SegmentLines]:
+        """DataTable's rendering of one line of a body row, for the table as we set it up (a row cursor,
+        one-line rows, no row labels, no fixed columns): the same segments, without its general loop.
+
+        DataTable looks up the cursor's reach, the column widths (a list of columns built twice) and
+        several reactives for every cell of every line it paints, which was more than half of the
+        table's paint. Here they are read once per line; anything else goes DataTable's way.
+        tests/tui/test_table_drawing.py holds the two side by side."""
+        row_index = self._row_locations.get(row_key)
+        if (
+            row_index is None
+            or line_no
+            or self.cursor_type != "row"
+            or self.fixed_columns
+            or (self._labelled_row_exists and self.show_row_labels)
+        ):
+            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
+        cursor, hover = cursor_location.row == row_index, hover_location.row == row_index
+        row_style = self._get_row_style(row_index, base_style)
+        state = self._drawing_state()
+        cells = self._data[row_key]
+        widths = self._column_widths()
+        line: list[list[Segment]] = [
+            self._kept_cell(cells[key], row_index, index, row_style, width, cursor, hover, state)[0]
+            for index, (key, width) in enumerate(zip(self._column_keys, widths))
+        ]
+        remaining_space = max(0, self.size.width - sum(widths))
+        line.append([Segment(" " * remaining_space, self._extend_style(row_style, row_index, cursor, hover))])
+        return [], line
+
     def _render_cell(
         self,
         row_index: int,
@@ -134,6 +171,36 @@ class ProcessTable(DataTable[TableCell]):
         cursor: bool = False,
         hover: bool = False,
     ) -> SegmentLines:
+        if row_index < 0 or column_index < 0:  # the header and row labels: DataTable's way
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cell = self.get_cell_at(Coordinate(row_index, column_index))
+        return self._kept_cell(
+            cell, row_index, column_index, base_style, width, cursor, hover, self._drawing_state()
+        )
+
+    def _drawing_state(self) -> tuple[object, ...]:
+        """What else, beyond a cell and its place, a drawn cell depends on."""
+        return (self._show_hover_cursor, self._pseudo_class_state, self.show_cursor, self.cell_padding)
+
+    def _column_widths(self) -> list[int]:
+        padding = 2 * self.cell_padding
+        columns = self.columns
+        return [
+            padding + (column.content_width if column.auto_width else column.width)
+            for column in (columns[key] for key in self._column_keys)
+        ]
+
+    def _kept_cell(
+        self,
+        cell: object,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+        state: tuple[object, ...],
+    ) -> SegmentLines:
         """DataTable's rendering of a cell, kept across updates for as long as the cell is unchanged.
 
         DataTable forgets every rendered cell on any update (its cache key holds an update count), so
@@ -142,26 +209,26 @@ class ProcessTable(DataTable[TableCell]):
         replaced only when their text or style changes, so the cell object itself (hashed by
         identity) stands for its content in the key; the rest of the key is DataTable's own.
         """
-        if row_index < 0 or column_index < 0:  # the header and row labels: DataTable's way
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        key = (
-            self.get_cell_at(Coordinate(row_index, column_index)),
-            row_index,  # part of the rendered style (the row a click lands on)
-            column_index,
-            base_style,
-            width,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
-            self.show_cursor,
-            self.cell_padding,
-        )
+        # row_index is part of the rendered style (the row a click lands on)
+        key = (cell, row_index, column_index, base_style, width, cursor, hover, state)
         lines = self._kept_renders.get(key)
         if lines is None:
-            lines = self._draw_cell(key[0], row_index, column_index, base_style, width, cursor, hover)
+            lines = self._draw_cell(cell, row_index, column_index, base_style, width, cursor, hover)
             self._kept_renders[key] = lines
         return lines
+
+    def _extend_style(self, row_style: Style, row_index: int, cursor: bool, hover: bool) -> Style:
+        """The style of the blank that extends a row to the widget's width, as DataTable makes it."""
+        key = ("extend", row_style, row_index, cursor, hover, self.show_cursor, self._show_hover_cursor)
+        style = self._kept_styles.get(key)
+        if style is None:
+            component_style, _ = self._get_styles_to_render_cell(
+                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor, False, False
+            )
+            style = row_style + component_style
+            style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+            self._kept_styles[key] = style
+        return style
 
     def _draw_cell(
         self,

@@ -3,7 +3,10 @@ be the very ones DataTable's own rendering yields, styles included, in every sta
 
 from __future__ import annotations
 
+import itertools
+
 from rich.style import Style
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from netwatch_tui.synthetic import DEMO, HOSTILE
@@ -35,3 +38,25 @@ async def test_cells_are_drawn_exactly_as_datatable_draws_them() -> None:
                     cut += text.rstrip().endswith("…")
                     dimmed += cell.style is not None
         assert drawn and cut and dimmed  # the cases that matter were among them
+
+
+async def test_lines_are_drawn_exactly_as_datatable_draws_them() -> None:
+    app = synthetic_app(DEMO + HOSTILE, ticks=0)
+    async with app.run_test(size=(160, 30)) as pilot:  # wide: each line ends in a blank that fills it
+        await feed(pilot, 0, 1, 2, 3)
+        table = app.query_one(ProcessTable)
+        rows = [table._row_locations.get_key(index) for index in range(table.row_count)]
+        places = [Coordinate(row, 0) for row in (0, 1, len(rows) - 1)] + [Coordinate(-1, 0)]
+        compared = 0
+        styles = (table.rich_style, Style(bgcolor="grey15", meta={"line": 1}))
+        for base_style, show_hover_cursor in itertools.product(styles, (False, True)):
+            table._show_hover_cursor = show_hover_cursor  # the mouse moved over the table
+            for row_key in rows:
+                for cursor in places:
+                    for hover in places:
+                        ours = table._render_line_in_row(row_key, 0, base_style, cursor, hover)
+                        theirs = DataTable._render_line_in_row(table, row_key, 0, base_style, cursor, hover)
+                        assert ours == theirs, (row_key, cursor, hover)
+                        compared += 1
+        extended = ours[1][-1][0]
+        assert compared and extended.text.strip() == "" and extended.cell_length > 0
