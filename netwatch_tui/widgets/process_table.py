@@ -19,6 +19,8 @@ from textual._types import SegmentLines
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
@@ -59,6 +61,7 @@ class ProcessTable(DataTable[TableCell]):
         self._last: tuple[Frame, ViewOptions] | None = None
         self._kept_renders: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(1)
         self._kept_styles: LRUCache[tuple[object, ...], Style] = LRUCache(1)
+        self._painting_style: Style | None = None  # the widget's style, while a paint is under way
         self._fit_caches_to_screen()
 
     def on_mount(self) -> None:
@@ -124,6 +127,22 @@ class ProcessTable(DataTable[TableCell]):
         self._cell_render_cache.maxsize = 2 * columns  # only the header's cells go DataTable's way
         for cache in (self._row_render_cache, self._row_renderable_cache, self._line_cache):
             cache.maxsize = rows
+
+    @property
+    def rich_style(self) -> Style:
+        """The widget's style: DataTable reads it for every line it paints, and Textual computes it
+        each time from every ancestor's styles. It cannot change within one paint, so a paint reads
+        it once."""
+        if self._painting_style is not None:
+            return self._painting_style
+        return super().rich_style
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._painting_style = super().rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting_style = None
 
     def _render_line_in_row(
         self,
