@@ -9,7 +9,7 @@ interval instead of a thousand (bench/bench_ui.py measures it).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -122,11 +122,21 @@ class ProcessTable(DataTable[TableCell]):
         """
         rows = max(1, self.size.height) + 2 * _MARGIN
         columns = max(1, len(self._specs))
-        self._kept_renders.maxsize = rows * columns * 3 // 2  # and the cursor row, drawn both ways
-        self._kept_styles.maxsize = 4 * self._kept_renders.maxsize  # a cell has up to four styles
-        self._cell_render_cache.maxsize = 2 * columns  # only the header's cells go DataTable's way
-        for cache in (self._row_render_cache, self._row_renderable_cache, self._line_cache):
-            cache.maxsize = rows
+        cells = rows * columns * 3 // 2  # and the cursor row, drawn both ways
+        sizes: list[tuple[LRUCache[Any, Any], int]] = [
+            (self._kept_renders, cells),
+            (self._kept_styles, 4 * cells),  # a cell has up to four styles
+            (self._cell_render_cache, 2 * columns),  # only the header's cells go DataTable's way
+            (self._row_render_cache, rows),
+            (self._row_renderable_cache, rows),
+            (self._line_cache, rows),
+        ]
+        for cache, maxsize in sizes:
+            if cache.maxsize != maxsize:
+                # Cleared too: once an LRUCache has been full, it keeps the size it had then,
+                # whatever its maxsize becomes (each new entry evicts the oldest).
+                cache.maxsize = maxsize
+                cache.clear()
 
     @property
     def rich_style(self) -> Style:

@@ -9,7 +9,7 @@ from rich.style import Style
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from netwatch_tui.synthetic import DEMO, HOSTILE
+from netwatch_tui.synthetic import DEMO, HOSTILE, FakeProcess
 from netwatch_tui.widgets.process_table import ProcessTable
 from netwatch_tui.widgets.table_cell import TableCell
 
@@ -60,3 +60,23 @@ async def test_lines_are_drawn_exactly_as_datatable_draws_them() -> None:
                         compared += 1
         extended = ours[1][-1][0]
         assert compared and extended.text.strip() == "" and extended.cell_length > 0
+
+
+async def test_a_screen_of_unchanged_cells_is_not_drawn_again() -> None:
+    """Steady traffic: from one interval to the next only the totals change. Every other cell on
+    screen is served from the kept renders, which must hold a screen's worth (they are sized when
+    the screen's size is known, after they were first filled)."""
+    steady = [
+        FakeProcess(pid=5000 + index, name=f"steady-{index}", user="u", cmdline="c", tx=(1000,), rx=(2000,))
+        for index in range(100)
+    ]
+    app = synthetic_app(steady, ticks=0)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await feed(pilot, *range(30))  # the sparklines fill up and stop changing
+        table = app.query_one(ProcessTable)
+        kept = table._kept_renders
+        kept.hits = kept.misses = 0
+        await feed(pilot, 30)
+        rows_on_screen = table.size.height - 1  # below the header
+        assert kept.misses == 2 * rows_on_screen  # TX total and RX total
+        assert kept.hits == (len(table.columns) - 2) * rows_on_screen
