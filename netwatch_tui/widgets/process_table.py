@@ -9,6 +9,7 @@ interval instead of a thousand (bench/bench_ui.py measures it).
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -154,6 +155,31 @@ class ProcessTable(DataTable[TableCell]):
         finally:
             self._painting_style = None
 
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """DataTable's line, for a body row that fits the widget's width: its cells come simplified
+        (each cell's segments merged where their styles are equal; no two cells' can be, their meta
+        differ), so the line needs no cropping, measuring or simplifying again, which DataTable does
+        to every line it paints."""
+        width = self.size.width
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        cursor, hover = self.cursor_coordinate, self.hover_coordinate
+        key = (y, x1, x2, width, cursor, hover, base_style, self.cursor_type, self._show_hover_cursor)
+        key += (self._update_count, self._pseudo_class_state)  # DataTable's own key for the line
+        strip = self._line_cache.get(key)
+        if strip is not None:
+            return strip
+        line = None
+        if x1 == 0 and x2 >= width:
+            line = self._body_line(row_key, line_no, base_style, cursor, hover)
+        if line is None:
+            return super()._render_line(y, x1, x2, base_style)
+        strip = Strip(list(chain.from_iterable(line)), width)
+        self._line_cache[key] = strip
+        return strip
+
     def _render_line_in_row(
         self,
         row_key: RowKey,
@@ -162,13 +188,27 @@ class ProcessTable(DataTable[TableCell]):
         cursor_location: Coordinate,
         hover_location: Coordinate,
     ) -> tuple[SegmentLines, SegmentLines]:
+        line = self._body_line(row_key, line_no, base_style, cursor_location, hover_location)
+        if line is None:
+            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
+        return [], line
+
+    def _body_line(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> list[list[Segment]] | None:
         """DataTable's rendering of one line of a body row, for the table as we set it up (a row cursor,
-        one-line rows, no row labels, no fixed columns): the same segments, without its general loop.
+        one-line rows, no row labels, no fixed columns, as wide as the widget at most): the same
+        segments, without its general loop; None for anything else, which goes DataTable's way.
 
         DataTable looks up the cursor's reach, the column widths (a list of columns built twice) and
         several reactives for every cell of every line it paints, which was more than half of the
-        table's paint. Here they are read once per line; anything else goes DataTable's way.
-        tests/tui/test_table_drawing.py holds the two side by side."""
+        table's paint. Here they are read once per line. tests/tui/test_table_drawing.py holds the
+        two side by side."""
         row_index = self._row_locations.get(row_key)
         if (
             row_index is None
@@ -177,19 +217,21 @@ class ProcessTable(DataTable[TableCell]):
             or self.fixed_columns
             or (self._labelled_row_exists and self.show_row_labels)
         ):
-            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
+            return None
+        widths = self._column_widths()
+        remaining_space = self.size.width - sum(widths)
+        if remaining_space < 0:
+            return None
         cursor, hover = cursor_location.row == row_index, hover_location.row == row_index
         row_style = self._get_row_style(row_index, base_style)
         state = self._drawing_state()
         cells = self._data[row_key]
-        widths = self._column_widths()
         line: list[list[Segment]] = [
             self._kept_cell(cells[key], row_index, index, row_style, width, cursor, hover, state)[0]
             for index, (key, width) in enumerate(zip(self._column_keys, widths))
         ]
-        remaining_space = max(0, self.size.width - sum(widths))
         line.append([Segment(" " * remaining_space, self._extend_style(row_style, row_index, cursor, hover))])
-        return [], line
+        return line
 
     def _render_cell(
         self,
@@ -272,7 +314,8 @@ class ProcessTable(DataTable[TableCell]):
         """What DataTable's own rendering of a body cell yields, segment for segment, without its
         generic path (a Padding in a Styled through Console.render_lines, for renderables of any
         height), which was half of the paint. Only for our one-line cells in one-line rows; anything
-        else goes DataTable's way. tests/tui/test_table_drawing.py holds the two side by side."""
+        else goes DataTable's way. Its segments come merged where their styles are equal, as
+        DataTable's line would have them. tests/tui/test_table_drawing.py holds the two side by side."""
         if not isinstance(cell, TableCell) or width < 2 * self.cell_padding:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         where = (base_style, row_index, column_index, cursor, hover)
@@ -281,7 +324,7 @@ class ProcessTable(DataTable[TableCell]):
             Segment(text, self._styled(where, style))
             for text, style in cell.segments(width - 2 * self.cell_padding)
         ]
-        return [[padding, *line, padding] if padding else line]
+        return [list(Segment.simplify([padding, *line, padding] if padding else line))]
 
     def _styled(self, where: tuple[Style, int, int, bool, bool], style: Style | None) -> Style:
         """Styled's sandwich for a segment of the cell at ``where``: the cell's style (the row's, the
