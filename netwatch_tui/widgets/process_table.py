@@ -180,19 +180,6 @@ class ProcessTable(DataTable[TableCell]):
         self._line_cache[key] = strip
         return strip
 
-    def _render_line_in_row(
-        self,
-        row_key: RowKey,
-        line_no: int,
-        base_style: Style,
-        cursor_location: Coordinate,
-        hover_location: Coordinate,
-    ) -> tuple[SegmentLines, SegmentLines]:
-        line = self._body_line(row_key, line_no, base_style, cursor_location, hover_location)
-        if line is None:
-            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
-        return [], line
-
     def _body_line(
         self,
         row_key: RowKey,

@@ -55,9 +55,9 @@ async def test_lines_are_drawn_exactly_as_datatable_draws_them() -> None:
             for row_key in rows:
                 for cursor in places:
                     for hover in places:
-                        ours = table._render_line_in_row(row_key, 0, base_style, cursor, hover)
+                        ours = table._body_line(row_key, 0, base_style, cursor, hover)
                         theirs = DataTable._render_line_in_row(table, row_key, 0, base_style, cursor, hover)
-                        assert ours == theirs, (row_key, cursor, hover)
+                        assert ([], ours) == theirs, (row_key, cursor, hover)
                         compared += 1
                 for y in range(1, table.row_count + 1):  # the whole line, below the header
                     table._line_cache.clear()
@@ -65,7 +65,8 @@ async def test_lines_are_drawn_exactly_as_datatable_draws_them() -> None:
                     table._line_cache.clear()
                     theirs_line = DataTable._render_line(table, y, 0, table.size.width, base_style)
                     assert ours_line == theirs_line and ours_line.cell_length == theirs_line.cell_length
-        extended = ours[1][-1][0]
+        assert ours is not None
+        extended = ours[-1][0]
         assert compared and extended.text.strip() == "" and extended.cell_length > 0
 
 
