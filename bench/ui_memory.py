@@ -45,8 +45,20 @@ async def feed_app(processes: int, intervals: int) -> dict[str, int]:
     return rss
 
 
+# Each child starts as `netwatch` starts its TUI: with OpenSSL kept out before asyncio is imported.
+CHILD = (
+    "from netwatch_tui.no_tls import keep_tls_out; keep_tls_out(); from bench.ui_memory import child; child()"
+)
+
+
+def child() -> None:
+    """In the child: feed the app ``sys.argv[1]`` processes for ``sys.argv[2]`` intervals, print the RSS."""
+    processes, intervals = (int(value) for value in sys.argv[1:3])
+    print(json.dumps(asyncio.run(feed_app(processes, intervals))))
+
+
 def run_child(processes: int, intervals: int) -> dict[str, int]:
-    command = [sys.executable, "-m", "bench.ui_memory", "--child", str(processes), str(intervals)]
+    command = [sys.executable, "-c", CHILD, str(processes), str(intervals)]
     output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -56,13 +68,7 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=1000)
     parser.add_argument("--intervals", type=int, default=2 * HISTORY_LENGTH)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument(
-        "--child", type=int, nargs=2, metavar=("PROCESSES", "INTERVALS"), help=argparse.SUPPRESS
-    )
     options = parser.parse_args()
-    if options.child:
-        print(json.dumps(asyncio.run(feed_app(*options.child))))
-        return 0
     conditions = {"no processes (baseline)": 0, f"{options.processes:,} busy processes": options.processes}
     runs: dict[str, list[dict[str, int]]] = {name: [] for name in conditions}
     for _ in range(options.rounds):

@@ -139,6 +139,9 @@ def _dispatch(argv: Sequence[str]) -> int:
     if output_format == "tui":
         if options.count:
             raise NetwatchError("--count works with --format json or csv, not the TUI", exit_code=2)
+        from netwatch_tui.no_tls import keep_tls_out
+
+        keep_tls_out()
         from netwatch_tui.app import run_tui
 
         return run_tui(source, include_loopback=options.loopback)

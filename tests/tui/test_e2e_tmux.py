@@ -135,6 +135,9 @@ def test_live_netwatch_shows_a_process_and_kills_it(
 ) -> None:
     pid = traffic.pid
     terminal.wait_for(_row_with_rate(pid), timeout=60)
+    _shell, *below = terminal.processes()
+    netwatch = next(process for process in below if "netwatch" in " ".join(process.cmdline()))
+    assert not [area.path for area in netwatch.memory_maps() if "ssl" in area.path]  # see no_tls.py
     terminal.keys("/", str(pid), "Enter")
     screen = terminal.wait_for(lambda s: f"filter “{pid}”" in s)
     assert "tracepoints" in screen or "kprobes" in screen  # the real probe, not a synthetic source
