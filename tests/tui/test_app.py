@@ -256,6 +256,11 @@ async def test_rows_off_screen_are_drawn_when_they_scroll_into_view() -> None:
         row = next(r for r in rows(app) if r.pid == last)
         assert cell(app, last, Col.TX_RATE) == f"{row.moved.all.tx} B/s"
         assert cell(app, last, Col.COMMAND) == row.stats.name
+        first = shown_pids(app)[0]
+        assert cell(app, first, Col.COMMAND) == ""  # left the screen: its cells are dropped
+        await pilot.press("home")
+        await pilot.pause()
+        assert cell(app, first, Col.COMMAND) == next(r for r in rows(app) if r.pid == first).stats.name
 
 
 @pytest.mark.parametrize(
