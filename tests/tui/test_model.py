@@ -346,9 +346,20 @@ def test_parse_cgroup_finds_the_path_and_the_container(
     assert info.container == container
 
 
-def test_history_with_idle_intervals_matches_a_plain_list_of_the_last_n() -> None:
-    """Idle intervals are not stored, and entries take 2 to 5 integers depending on how they relate
-    to loopback and how large they are: what is shown must still put every interval in its place."""
+@pytest.mark.parametrize(
+    ("length", "pushes", "busy", "streak"),
+    [
+        (20, 2000, 0.3, 1),  # sparse traffic, of any kind from one interval to the next
+        (20, 2000, 0.95, 12),  # long stretches of one kind: runs are cut when old intervals go
+        (600, 3000, 1.0, 3000),  # one kind every interval: runs reach their longest and split
+    ],
+)
+def test_history_matches_a_plain_list_of_the_last_n(
+    length: int, pushes: int, busy: float, streak: int
+) -> None:
+    """Idle intervals are not stored, entries take 1 to 4 integers depending on how they relate to
+    loopback and how large they are, and consecutive entries of one kind form runs: what is shown
+    must still put every interval in its place, in every view ever taken."""
     big = 1 << 31  # too large for two counts to share one integer
     kinds = (
         lambda n: ByteCounts(Traffic(n, 1)),  # no loopback
@@ -359,14 +370,27 @@ def test_history_with_idle_intervals_matches_a_plain_list_of_the_last_n() -> Non
         lambda n: ByteCounts(Traffic(0, (1 << 31) - 1)),  # the largest that packs
     )
     rng = random.Random(7)
-    history, reference = History(20), []
+    history, reference = History(length), []
     views = []
-    for number in range(1, 2000):
-        moved = rng.choice(kinds)(number) if rng.random() < 0.3 else NO_BYTES
+    kind = kinds[0]
+    for number in range(1, pushes):
+        if number % streak == 0 or streak == 1:
+            kind = rng.choice(kinds)
+        moved = kind(number) if rng.random() < busy else NO_BYTES
         history.push(moved)
         reference.append(moved)
-        views.append((history.view(), reference[-20:]))
-    for view, expected in views:  # old views included: they never change
+        views.append((history.view(), reference[-length:]))
+    for view, expected in views[-3 * length :] + views[:: max(1, pushes // 100)]:  # old views too
         for include_loopback in (True, False):
             assert view.shown(include_loopback) == [m.shown(include_loopback) for m in expected]
             assert view.shown(include_loopback, last=7) == [m.shown(include_loopback) for m in expected[-7:]]
+
+
+def test_a_busy_history_takes_one_integer_an_interval() -> None:
+    """A process that moves bytes every interval, less than 2 GiB each way: one run of packed
+    entries, which the 1,000-process TUI's memory depends on."""
+    history = History(240)
+    for number in range(1000):
+        history.push(ByteCounts(Traffic(number, 2 * number)))
+    assert 240 <= len(history._values) < 240 + 40  # the length, and less than the largest slack
+    assert history.view().shown(True, last=2) == [Traffic(998, 1996), Traffic(999, 1998)]
