@@ -131,17 +131,16 @@ class History:
             return
         kind, integers = _entry(moved)
         values = self._values
+        start = len(values)
         if self._open is not None:
-            start, open_kind, last = self._open
-            count = (len(values) - start) // _size(open_kind)
+            open_start, open_kind, last = self._open
+            count = (len(values) - open_start) // _size(open_kind)
             if open_kind == kind and last == self._count - 1 and count < _MAX_RUN:
-                values.extend(integers)
-                self._open = (start, kind, self._count)
-                self._entries += 1
-                self._trim()
-                return
-            values.append(_Run(start, count, open_kind, last).trailer)
-        self._open = (len(values), kind, self._count)
+                start = open_start  # the entry joins the open run
+            else:
+                values.append(_Run(open_start, count, open_kind, last).trailer)
+                start += 1
+        self._open = (start, kind, self._count)
         values.extend(integers)
         self._entries += 1
         self._trim()
