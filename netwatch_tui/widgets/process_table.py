@@ -121,8 +121,7 @@ class ProcessTable(DataTable[TableCell]):
         DataTable's own caches are keyed by its update count, so after an update (every interval)
         nothing in them serves again; at their default sizes (10,000 cells, 1,000 rows and lines)
         they held about 10 MB of dead renders with 1,000 processes. Our kept renders serve only the
-        cells on screen. With 1,000 processes, fitting them to a 50-line screen instead of a fixed
-        several screens' worth saved 3.5 MB, at the same CPU per interval.
+        cells on screen (and rows that leave it drop their cells), so one screen's worth is enough.
         """
         rows = max(1, self.size.height) + 2 * _MARGIN
         columns = max(1, len(self._specs))
