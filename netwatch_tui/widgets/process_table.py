@@ -33,6 +33,9 @@ from netwatch_tui.model.view import ViewOptions, visible_rows
 from netwatch_tui.widgets.table_cell import TableCell
 
 _Shown = tuple[tuple[Cell, ...], bool]  # a row's cells and whether it is drawn as exited
+# A cell, where it is drawn and how: its row and column, the row's style, its width, and whether the
+# cursor is on it, and the mouse over it: DataTable's _render_cell arguments.
+_CellPlace = tuple[object, int, int, Style, int, bool, bool]
 _MARGIN = 5  # rows above and below the viewport kept current too, so a small scroll shows no stale row
 _STYLES = ("exited", "tx", "rx")
 _BLANK = TableCell()  # what a row off screen shows (it is never drawn as such)
@@ -229,7 +232,7 @@ class ProcessTable(DataTable[TableCell]):
         state = self._drawing_state()
         cells = self._data[row_key]
         line: list[list[Segment]] = [
-            self._kept_cell(cells[key], row_index, index, row_style, width, cursor, hover, state)[0]
+            self._kept_cell((cells[key], row_index, index, row_style, width, cursor, hover), state)[0]
             for index, (key, width) in enumerate(zip(self._column_keys, widths))
         ]
         line.append([Segment(" " * remaining_space, self._extend_style(row_style, row_index, cursor, hover))])
@@ -247,9 +250,8 @@ class ProcessTable(DataTable[TableCell]):
         if row_index < 0 or column_index < 0:  # the header and row labels: DataTable's way
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         cell = self.get_cell_at(Coordinate(row_index, column_index))
-        return self._kept_cell(
-            cell, row_index, column_index, base_style, width, cursor, hover, self._drawing_state()
-        )
+        place = (cell, row_index, column_index, base_style, width, cursor, hover)
+        return self._kept_cell(place, self._drawing_state())
 
     def _drawing_state(self) -> tuple[object, ...]:
         """What else, beyond a cell and its place, a drawn cell depends on."""
@@ -263,17 +265,7 @@ class ProcessTable(DataTable[TableCell]):
             for column in (columns[key] for key in self._column_keys)
         ]
 
-    def _kept_cell(
-        self,
-        cell: object,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool,
-        hover: bool,
-        state: tuple[object, ...],
-    ) -> SegmentLines:
+    def _kept_cell(self, place: _CellPlace, state: tuple[object, ...]) -> SegmentLines:
         """DataTable's rendering of a cell, kept across updates for as long as the cell is unchanged.
 
         DataTable forgets every rendered cell on any update (its cache key holds an update count), so
@@ -282,11 +274,10 @@ class ProcessTable(DataTable[TableCell]):
         replaced only when their text or style changes, so the cell object itself (hashed by
         identity) stands for its content in the key; the rest of the key is DataTable's own.
         """
-        # row_index is part of the rendered style (the row a click lands on)
-        key = (cell, row_index, column_index, base_style, width, cursor, hover, state)
+        key = (place, state)  # the row is part of the rendered style (the row a click lands on)
         lines = self._kept_renders.get(key)
         if lines is None:
-            lines = self._draw_cell(cell, row_index, column_index, base_style, width, cursor, hover)
+            lines = self._draw_cell(*place)
             self._kept_renders[key] = lines
         return lines
 
