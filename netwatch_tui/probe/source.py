@@ -199,26 +199,11 @@ def _limited_to(pids: frozenset[int]) -> str:
 def _stats(delta: ProcessDelta, info: ProcessInfo | None, conns: int, alive: bool) -> ProcessStats:
     """One process's record; a process that is gone keeps what was last known of it, or its comm."""
     reading = delta.reading
-    if info is not None:  # positional: with keywords, building a NamedTuple takes twice as long
-        return ProcessStats(
-            reading.tgid,
-            info.name or reading.comm,
-            info.cmdline,
-            info.user or user_name(reading.uid),
-            info.start_time,
-            conns,
-            delta.delta,
-            reading.counts,
-            alive,
-        )
-    return ProcessStats(
-        reading.tgid,
-        reading.comm,
-        "",
-        user_name(reading.uid),
-        None,
-        conns,
-        delta.delta,
-        reading.counts,
-        alive,
-    )
+    if info is None:
+        name, cmdline, user, start_time = reading.comm, "", user_name(reading.uid), None
+    else:
+        name, cmdline = info.name or reading.comm, info.cmdline
+        user, start_time = info.user or user_name(reading.uid), info.start_time
+    # Positional: with keywords, building a NamedTuple takes twice as long.
+    counts = reading.counts
+    return ProcessStats(reading.tgid, name, cmdline, user, start_time, conns, delta.delta, counts, alive)
