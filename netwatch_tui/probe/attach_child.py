@@ -11,6 +11,7 @@ descriptor of it is open, so once the parent holds them this process exits, taki
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -19,7 +20,8 @@ import sys
 from typing import Any
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.probe.backends import BACKENDS
+from netwatch_tui.probe import program_cache
+from netwatch_tui.probe.backends import BACKENDS, Backend
 from netwatch_tui.probe.layout import MAPS
 from netwatch_tui.probe.loader import compile_program
 
@@ -56,6 +58,19 @@ def hand_over(backend_name: str, channel: socket.socket, attach: bool = True) ->
         socket.send_fds(channel, [json.dumps(header).encode()], maps + held)
     except NetwatchError as exc:
         channel.send(json.dumps({"error": str(exc)}).encode())
+        return
+    if attach:
+        _keep_compiled(backend, program, maps)
+
+
+def _keep_compiled(backend: Backend, program: Any, map_fds: list[int]) -> None:
+    """Fill the cache for later runs (the parent already has the probe): a cache that cannot be
+    written costs only the next run's compile."""
+    probe_key = program_cache.key(backend)
+    compiled = program_cache.record(backend, program, map_fds) if probe_key else None
+    if probe_key and compiled:
+        with contextlib.suppress(OSError):
+            program_cache.store(backend, probe_key, compiled)
 
 
 def main(argv: list[str]) -> None:

@@ -47,22 +47,29 @@ class _BatchAttr(ctypes.Structure):
     )
 
 
-def _bpf(command: int, attr: ctypes.Structure) -> int:
-    number = _SYSCALL_BPF.get(platform.machine())
+def system_call(numbers: dict[str, int], name: str, *args: object) -> int:
+    """The system call ``name``, numbered per machine in ``numbers``: its result, or OSError with
+    the kernel's errno."""
+    number = numbers.get(platform.machine())
     if number is None:
-        raise OSError(errno.ENOSYS, f"bpf(2) number unknown for {platform.machine()}")
-    result = _libc.syscall(number, command, ctypes.byref(attr), ctypes.sizeof(attr))
+        raise OSError(errno.ENOSYS, f"{name}(2) number unknown for {platform.machine()}")
+    result = _libc.syscall(number, *args)
     if result < 0:
         code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
+        raise OSError(code, f"{name}: {os.strerror(code)}")
     return result
+
+
+def call(command: int, attr: ctypes.Structure) -> int:
+    """bpf(``command``, ``attr``)."""
+    return system_call(_SYSCALL_BPF, "bpf", command, ctypes.byref(attr), ctypes.sizeof(attr))
 
 
 def lookup(map_fd: int, key: ctypes._CData, value: ctypes._CData) -> bool:
     """Fill ``value`` with the element at ``key``; False if there is none."""
     attr = _ElementAttr(map_fd, 0, ctypes.addressof(key), ctypes.addressof(value), 0)
     try:
-        _bpf(_MAP_LOOKUP_ELEM, attr)
+        call(_MAP_LOOKUP_ELEM, attr)
     except FileNotFoundError:
         return False
     return True
@@ -70,13 +77,13 @@ def lookup(map_fd: int, key: ctypes._CData, value: ctypes._CData) -> bool:
 
 def update(map_fd: int, key: ctypes._CData, value: ctypes._CData) -> None:
     """Set the element at ``key`` to ``value``."""
-    _bpf(_MAP_UPDATE_ELEM, _ElementAttr(map_fd, 0, ctypes.addressof(key), ctypes.addressof(value), 0))
+    call(_MAP_UPDATE_ELEM, _ElementAttr(map_fd, 0, ctypes.addressof(key), ctypes.addressof(value), 0))
 
 
 def delete(map_fd: int, key: ctypes._CData) -> bool:
     """Remove the element at ``key``; False if there was none."""
     try:
-        _bpf(_MAP_DELETE_ELEM, _ElementAttr(map_fd, 0, ctypes.addressof(key), 0, 0))
+        call(_MAP_DELETE_ELEM, _ElementAttr(map_fd, 0, ctypes.addressof(key), 0, 0))
     except FileNotFoundError:
         return False
     return True
@@ -95,7 +102,7 @@ def read_array(map_fd: int, entries: int, value_size: int) -> bytes:
         map_fd=map_fd,
     )
     with contextlib.suppress(FileNotFoundError):  # ENOENT: the end was reached within this call
-        _bpf(_MAP_LOOKUP_BATCH, attr)
+        call(_MAP_LOOKUP_BATCH, attr)
     if attr.count != entries:
         raise OSError(errno.EIO, f"array map read {attr.count} of {entries} elements")
     return values.raw
@@ -138,7 +145,7 @@ def read_all_raw(
             map_fd=map_fd,
         )
         try:
-            _bpf(command, attr)
+            call(command, attr)
             done = False
         except FileNotFoundError:  # ENOENT: this was the last batch (possibly partial, possibly empty)
             done = True

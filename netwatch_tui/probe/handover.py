@@ -17,12 +17,16 @@ _TIMEOUT = 300  # a BCC compile under software emulation takes over a minute
 
 
 class AttachedProbe:
-    """Descriptors of an attached probe: its maps by name, and everything else that keeps it attached."""
+    """Descriptors of an attached probe: its maps by name, and everything else that keeps it attached.
+    ``from_cache``: put back from program_cache.py rather than compiled for this run."""
 
-    def __init__(self, backend: str, map_fds: dict[str, int], held_fds: list[int]) -> None:
+    def __init__(
+        self, backend: str, map_fds: dict[str, int], held_fds: list[int], from_cache: bool = False
+    ) -> None:
         self.backend = backend
         self.map_fds = map_fds
         self.held_fds = held_fds
+        self.from_cache = from_cache
 
     def close(self) -> None:
         """Close every descriptor: the kernel detaches the programs when the last one goes."""

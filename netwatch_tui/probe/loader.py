@@ -36,6 +36,12 @@ _SOCK_COMMON_FIELDS = {
 }
 
 
+def program_text(backend: Backend) -> str:
+    """The one C text BCC compiles for ``backend``."""
+    parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
+    return "\n".join((BPF_DIR / name).read_text() for name in parts)
+
+
 def compile_flags() -> list[str]:
     """Map sizes, the running kernel's struct offsets and its tracepoint features, for clang."""
     try:
@@ -107,12 +113,10 @@ def compile_program(backend: Backend, attach: bool = True) -> Any:
     environment.require(environment.check_bcc)
     from bcc import BPF  # deferred: see the module docstring
 
-    parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
-    text = "\n".join((BPF_DIR / name).read_text() for name in parts)
     flags = compile_flags()
     with _stderr_captured() as captured:
         try:
-            program = BPF(text=text.encode(), cflags=flags)
+            program = BPF(text=program_text(backend).encode(), cflags=flags)
         except Exception as exc:
             raise NetwatchError(
                 f"BCC could not compile {backend.source_file}: {_first_error_line(captured, exc)}"

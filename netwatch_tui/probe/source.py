@@ -15,9 +15,9 @@ from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
 from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
+from netwatch_tui.probe.attach import attach_probe
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.calibration import calibrate
-from netwatch_tui.probe.handover import attach_in_child
 from netwatch_tui.probe.maps import ProbeMaps
 from netwatch_tui.process_info import ProcessInfo, ProcessInfoCache, user_name
 from netwatch_tui.source import Deliver
@@ -65,7 +65,7 @@ class ProbeSource:
     def run(self, deliver: Deliver, stop: threading.Event) -> None:
         backend = choose_backend(self.requested_backend)
         collect_less_often()
-        maps = ProbeMaps(attach_in_child(backend.name))
+        maps = ProbeMaps(attach_probe(backend))
         try:
             # Exited processes read during calibration are reported in the first snapshot; the
             # calibration's own bytes are not anyone's traffic and leave with netwatch's entry.

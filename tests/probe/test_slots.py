@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from netwatch_tui.model.snapshot import Traffic
+from netwatch_tui.probe.attach import attach_probe
 from netwatch_tui.probe.backends import choose_backend
-from netwatch_tui.probe.handover import attach_in_child
 from netwatch_tui.probe.maps import ProbeMaps
 from tests.markers import requires_bpf
 from tests.netwatch_run import NetwatchRun, stop_child, totals_by_pid
@@ -108,7 +108,7 @@ def test_transfers_are_exact_when_every_process_and_socket_shares_one_slot(tmp_p
 def probe(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProbeMaps]:
     """The real probe, attached in this process's stead (as netwatch's worker does)."""
     monkeypatch.setenv("NETWATCH_SOCK_SLOTS", str(request.param))
-    maps = ProbeMaps(attach_in_child(choose_backend("auto").name))
+    maps = ProbeMaps(attach_probe(choose_backend("auto")))
     try:
         yield maps
     finally:

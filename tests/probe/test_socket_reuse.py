@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from netwatch_tui.model.snapshot import Traffic
+from netwatch_tui.probe.attach import attach_probe
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.bpf_syscall import read_all
-from netwatch_tui.probe.handover import attach_in_child
 from netwatch_tui.probe.layout import SockValue
 from netwatch_tui.probe.maps import ProbeMaps
 from tests.markers import requires_bpf
@@ -32,7 +32,7 @@ def probe() -> Iterator[ProbeMaps]:
     socket's memory is then soon handed out again (slab allocators reuse per CPU, newest first)."""
     cpus = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(cpus)})
-    maps = ProbeMaps(attach_in_child(choose_backend("auto").name))
+    maps = ProbeMaps(attach_probe(choose_backend("auto")))
     try:
         yield maps
     finally:

@@ -1,0 +1,263 @@
+"""The compiled probe, kept on disk so that later runs need no compiler.
+
+Compiling with BCC (clang and LLVM) is most of netwatch's start-up: about 0.6 s of the first
+second. What BCC finally hands the kernel is plain data: each map's shape, each program's
+instructions (whose map references hold descriptors) and the tracepoint it attaches to. The attach
+child records that here after a compile; later runs put it back with bpf(2) (bpf_objects.py).
+
+An entry serves only the exact inputs it was compiled from: the program's text, the map sizes, the
+CPU count, the running kernel (its BTF, from which the struct offsets come, and the formats of the
+tracepoints, from which BCC builds their argument structs) and BCC's version. Anything else is a
+miss, and the next compile replaces the entry. Only the tracepoint backend is kept: kprobes attach
+through BCC's own kprobe events.
+
+What is loaded from here runs in the kernel, so the cache is trusted only when root owns it and
+no one else may write to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import stat
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from netwatch_tui.probe import bpf_objects, environment
+from netwatch_tui.probe.backends import Backend
+from netwatch_tui.probe.btf import VMLINUX_BTF
+from netwatch_tui.probe.layout import MAPS
+from netwatch_tui.probe.loader import program_text
+from netwatch_tui.probe.maps import map_sizes, possible_cpus
+
+DEFAULT_DIRECTORY = Path("/var/cache/netwatch-tui")
+# NETWATCH_PROBE_CACHE=DIR keeps the cache elsewhere; NETWATCH_PROBE_CACHE=off compiles every time.
+DIRECTORY_VARIABLE = "NETWATCH_PROBE_CACHE"
+_FORMAT = 1
+_TRACEPOINT_PREFIX = "tracepoint__"
+_LOAD_IMM64 = 0x18  # BPF_LD | BPF_IMM | BPF_DW: two instruction slots
+_PSEUDO_MAP_FD = 1  # its source register when its immediate is a map's descriptor
+_INSTRUCTION = struct.Struct("<BBhi")  # opcode, dst/src registers, offset, immediate
+
+
+class CachedProgram(NamedTuple):
+    """One compiled program: its instructions, whose map references are to be filled in."""
+
+    function: str
+    name: bytes  # the kernel's (truncated) name for it, as BCC gave it
+    program_type: int
+    tracepoint: str
+    license: bytes
+    instructions: bytes  # map references' immediates zeroed
+    map_references: tuple[tuple[int, int], ...]  # (instruction index, index of the map in MAPS)
+
+    def linked(self, map_fds: list[int]) -> bytes:
+        """The instructions with each map reference holding that map's descriptor."""
+        code = bytearray(self.instructions)
+        for index, map_index in self.map_references:
+            opcode, registers, offset, _ = _INSTRUCTION.unpack_from(code, index * 8)
+            _INSTRUCTION.pack_into(code, index * 8, opcode, registers, offset, map_fds[map_index])
+        return bytes(code)
+
+
+class CachedMap(NamedTuple):
+    """The shape of one map, in the order of layout.MAPS."""
+
+    map_type: int
+    key_size: int
+    value_size: int
+    max_entries: int
+    map_flags: int
+    name: bytes
+
+
+class CachedProbe(NamedTuple):
+    maps: tuple[CachedMap, ...]
+    programs: tuple[CachedProgram, ...]
+
+
+def directory() -> Path | None:
+    """Where the cache lives, or None when it is turned off."""
+    chosen = os.environ.get(DIRECTORY_VARIABLE, str(DEFAULT_DIRECTORY))
+    return None if chosen == "off" else Path(chosen)
+
+
+def tracepoint_of(function: str) -> str | None:
+    """The tracepoint BCC attaches ``function`` to by its name ("tracepoint__sock__x" -> "sock:x")."""
+    if not function.startswith(_TRACEPOINT_PREFIX):
+        return None
+    category, _, event = function.removeprefix(_TRACEPOINT_PREFIX).partition("__")
+    return f"{category}:{event}"
+
+
+def cacheable(backend: Backend) -> bool:
+    return all(tracepoint_of(function) for function in backend.functions)
+
+
+def key(backend: Backend) -> str | None:
+    """A digest of everything the compiled program depends on; None if some of it cannot be read."""
+    tracefs = environment.tracefs_root()
+    bcc = importlib.util.find_spec("bcc")
+    if tracefs is None or bcc is None or not bcc.submodule_search_locations:
+        return None
+    try:
+        inputs = {
+            "format": _FORMAT,
+            "backend": backend.name,
+            "source": program_text(backend),
+            "map_sizes": map_sizes(),
+            "cpus": possible_cpus(),
+            "kernel": [platform.release(), platform.version(), platform.machine()],
+            "btf": hashlib.sha256(VMLINUX_BTF.read_bytes()).hexdigest(),
+            "tracepoints": {
+                function: _tracepoint_format(tracefs, str(tracepoint_of(function)))
+                for function in backend.functions
+            },
+            "bcc": (Path(bcc.submodule_search_locations[0]) / "version.py").read_text(),
+        }
+    except OSError:
+        return None
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _tracepoint_format(tracefs: Path, tracepoint: str) -> str:
+    category, event = tracepoint.split(":")
+    return (tracefs / "events" / category / event / "format").read_text()
+
+
+def split_references(code: bytes, map_fds: list[int]) -> tuple[bytes, tuple[tuple[int, int], ...]] | None:
+    """``code`` with its map references zeroed, and where they were; None if it refers to anything
+    but these maps (another kind of 64-bit load has nothing here to be relinked with)."""
+    if len(code) % 8:
+        return None
+    stripped = bytearray(code)
+    references = []
+    index = 0
+    while index < len(code) // 8:
+        opcode, registers, offset, immediate = _INSTRUCTION.unpack_from(code, index * 8)
+        if opcode == _LOAD_IMM64:
+            source = registers >> 4
+            if source == _PSEUDO_MAP_FD and immediate in map_fds:
+                references.append((index, map_fds.index(immediate)))
+                _INSTRUCTION.pack_into(stripped, index * 8, opcode, registers, offset, 0)
+            elif source != 0:
+                return None
+            index += 1  # its second slot holds the upper half of the immediate
+        index += 1
+    return bytes(stripped), tuple(references)
+
+
+def record(backend: Backend, program: Any, map_fds: list[int]) -> CachedProbe | None:
+    """What BCC loaded for ``backend`` (``program``, in the attach child, with ``map_fds`` in the
+    order of layout.MAPS); None if it cannot be put back without BCC."""
+    attached = {str(tracepoint_of(function)).encode() for function in backend.functions}
+    if not cacheable(backend) or program.kprobe_fds or set(program.tracepoint_fds) != attached:
+        return None
+    from bcc.libbcc import lib  # deferred: only the attach child, which compiled with BCC, records
+
+    license_name = lib.bpf_module_license(program.module)
+    programs = []
+    for function in backend.functions:
+        split = split_references(program.dump_func(function.encode()), map_fds)
+        if split is None:
+            return None
+        info = bpf_objects.program_info(program.funcs[function.encode()].fd)
+        programs.append(
+            CachedProgram(function, info.name, info.type, str(tracepoint_of(function)), license_name, *split)
+        )
+    maps = tuple(_map_of(bpf_objects.map_info(fd)) for fd in map_fds)
+    return CachedProbe(maps, tuple(programs))
+
+
+def _map_of(info: bpf_objects.MapInfo) -> CachedMap:
+    return CachedMap(info.type, info.key_size, info.value_size, info.max_entries, info.map_flags, info.name)
+
+
+def store(backend: Backend, probe_key: str, probe: CachedProbe) -> None:
+    """Keep ``probe`` as ``backend``'s entry (one per backend: a new compile replaces the old)."""
+    folder = directory()
+    if folder is None:
+        return
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not _trusted(folder.stat()):
+        return
+    document = {
+        "key": probe_key,
+        "maps": [{**cached._asdict(), "name": cached.name.decode()} for cached in probe.maps],
+        "programs": [_program_document(program) for program in probe.programs],
+    }
+    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as file:
+        json.dump(document, file)
+    os.replace(file.name, folder / f"{backend.name}.json")
+
+
+def _program_document(program: CachedProgram) -> dict[str, Any]:
+    return {
+        **program._asdict(),
+        "name": program.name.decode(),
+        "license": program.license.decode(),
+        "instructions": base64.b64encode(program.instructions).decode(),
+    }
+
+
+def load(backend: Backend, probe_key: str) -> CachedProbe | None:
+    """``backend``'s entry if it was compiled from exactly these inputs and is safe to load."""
+    folder = directory()
+    if folder is None:
+        return None
+    try:
+        if not _trusted(folder.stat()):
+            return None
+        fd = os.open(folder / f"{backend.name}.json", os.O_RDONLY | os.O_NOFOLLOW)
+        with open(fd, "rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                return None
+            document = json.load(file)
+        if document["key"] != probe_key:
+            return None
+        probe = CachedProbe(
+            tuple(CachedMap(**{**entry, "name": entry["name"].encode()}) for entry in document["maps"]),
+            tuple(_program_from(entry) for entry in document["programs"]),
+        )
+        _check_references(probe)
+        return probe
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error):
+        return None  # absent, unreadable or damaged: compiled again, and replaced
+
+
+def _program_from(entry: dict[str, Any]) -> CachedProgram:
+    return CachedProgram(
+        function=entry["function"],
+        name=entry["name"].encode(),
+        program_type=int(entry["program_type"]),
+        tracepoint=entry["tracepoint"],
+        license=entry["license"].encode(),
+        instructions=base64.b64decode(entry["instructions"], validate=True),
+        map_references=tuple((int(index), int(map_index)) for index, map_index in entry["map_references"]),
+    )
+
+
+def _check_references(probe: CachedProbe) -> None:
+    """Raise ValueError unless every map reference points at a 64-bit load of a map that exists."""
+    if len(probe.maps) != len(MAPS):
+        raise ValueError("not one entry per map")
+    for program in probe.programs:
+        if len(program.instructions) % 8:
+            raise ValueError("a partial instruction")
+        for index, map_index in program.map_references:
+            if not 0 <= map_index < len(probe.maps) or not 0 <= index < len(program.instructions) // 8 - 1:
+                raise ValueError("a map reference out of range")
+            if program.instructions[index * 8] != _LOAD_IMM64:
+                raise ValueError("a map reference on the wrong instruction")
+
+
+def _trusted(status: os.stat_result) -> bool:
+    """Owned by us (root) and writable by no one else."""
+    return status.st_uid == os.geteuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)

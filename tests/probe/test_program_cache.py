@@ -1,0 +1,261 @@
+"""The compiled probe kept on disk (program_cache.py): a later run puts back the very program BCC
+compiled, it counts exactly, and anything stale, damaged, refused or writable by others is
+compiled afresh instead."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from netwatch_tui.probe import program_cache
+from netwatch_tui.probe.attach import attach_probe
+from netwatch_tui.probe.backends import TRACEPOINTS, choose_backend
+from netwatch_tui.probe.bpf_objects import load_program, map_info, program_info
+from netwatch_tui.probe.handover import AttachedProbe
+from netwatch_tui.probe.maps import ProbeMaps
+from tests.bpf_programs import loaded_program_ids
+from tests.markers import requires_bpf
+from tests.transfers import tcp_peek_then_read
+
+_ENTRY = "tracepoints.json"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache of this test's own."""
+    folder = tmp_path / "probe-cache"
+    monkeypatch.setenv(program_cache.DIRECTORY_VARIABLE, str(folder))
+    return folder
+
+
+@pytest.fixture
+def attached() -> Iterator[list[AttachedProbe]]:
+    """Probes attached by the test, closed afterwards whatever happens."""
+    probes: list[AttachedProbe] = []
+    yield probes
+    for probe in probes:
+        probe.close()
+
+
+def _attach(attached: list[AttachedProbe]) -> AttachedProbe:
+    attached.append(attach_probe(choose_backend("tracepoints")))
+    return attached[-1]
+
+
+def _programs(probe: AttachedProbe) -> list[tuple[bytes, int, str]]:
+    """(name, type, tag) of each program the probe holds; the kernel's tag hashes the instructions."""
+    found = []
+    for fd in probe.held_fds:
+        if Path(f"/proc/self/fdinfo/{fd}").read_text().find("prog_id:") >= 0:
+            info = program_info(fd)
+            found.append((info.name, info.type, bytes(info.tag).hex()))
+    return sorted(found)
+
+
+def _map_shapes(probe: AttachedProbe) -> dict[str, tuple[int, int, int, int, int, bytes]]:
+    shapes = {}
+    for name, fd in probe.map_fds.items():
+        info = map_info(fd)
+        shapes[name] = (
+            info.type,
+            info.key_size,
+            info.value_size,
+            info.max_entries,
+            info.map_flags,
+            info.name,
+        )
+    return shapes
+
+
+@requires_bpf
+def test_a_later_run_puts_back_the_program_bcc_compiled(cache: Path, attached: list[AttachedProbe]) -> None:
+    compiled = _attach(attached)
+    assert not compiled.from_cache
+    entry = cache / _ENTRY
+    assert oct(cache.stat().st_mode & 0o777) == "0o700"
+    assert oct(entry.stat().st_mode & 0o777) == "0o600"
+
+    restored = _attach(attached)
+    assert restored.from_cache
+    assert len(_programs(restored)) == len(TRACEPOINTS.functions)
+    assert _programs(restored) == _programs(compiled)
+    assert _map_shapes(restored) == _map_shapes(compiled)
+    # Its own maps, not the first probe's: each run starts from empty counters.
+    assert set(restored.map_fds.values()).isdisjoint(compiled.map_fds.values())
+    assert {map_info(fd).id for fd in restored.map_fds.values()}.isdisjoint(
+        map_info(fd).id for fd in compiled.map_fds.values()
+    )
+
+
+def _own_transfers(tcp_bytes: int, datagrams: list[int]) -> None:
+    """Move known bytes over loopback, both ends in this process (TCP ones peeked at first: counted once)."""
+    tcp_peek_then_read(tcp_bytes)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for size in datagrams:
+                sender.sendto(b"u" * size, receiver.getsockname())
+                assert len(receiver.recv(1 << 16)) == size
+
+
+@requires_bpf
+def test_the_restored_probe_counts_exact_bytes(cache: Path, attached: list[AttachedProbe]) -> None:
+    _attach(attached).close()  # compiled: fills the cache
+    restored = _attach(attached)
+    assert restored.from_cache
+    maps = ProbeMaps(restored)
+    maps.take_processes()  # what came before this test's transfers
+    _own_transfers(50_001, [1, 1400, 65_000])
+    readings = [r for r in maps.take_processes() if r.tgid == os.getpid()]
+    expected = 50_001 + 1 + 1400 + 65_000
+    assert (sum(r.counts.all.tx for r in readings), sum(r.counts.all.rx for r in readings)) == (
+        expected,
+        expected,
+    )
+
+
+@requires_bpf
+def test_closing_a_restored_probe_detaches_it(cache: Path, attached: list[AttachedProbe]) -> None:
+    _attach(attached).close()
+    restored = _attach(attached)
+    ids = {program_info(fd).id for fd in restored.held_fds if "prog_id:" in _fdinfo(fd)}
+    assert len(ids) == len(TRACEPOINTS.functions) and ids <= loaded_program_ids()
+    restored.close()
+    assert not ids & loaded_program_ids()
+
+
+def _fdinfo(fd: int) -> str:
+    return Path(f"/proc/self/fdinfo/{fd}").read_text()
+
+
+@requires_bpf
+def test_other_map_sizes_are_another_program(
+    cache: Path, attached: list[AttachedProbe], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _attach(attached).close()
+    monkeypatch.setenv("NETWATCH_SOCK_ENTRIES", "4096")
+    resized = _attach(attached)
+    assert not resized.from_cache
+    assert map_info(resized.map_fds["socks"]).max_entries == 4096
+    again = _attach(attached)
+    assert again.from_cache
+    assert map_info(again.map_fds["socks"]).max_entries == 4096
+
+
+@requires_bpf
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda entry: entry.write_text("{not json"), id="not JSON"),
+        pytest.param(lambda entry: entry.write_text("{}"), id="no fields"),
+        pytest.param(lambda entry: _edit(entry, _reference_past_the_end), id="a reference past the end"),
+        pytest.param(lambda entry: _edit(entry, _one_map_less), id="a map missing"),
+        pytest.param(lambda entry: _edit(entry, _half_an_instruction), id="half an instruction"),
+        pytest.param(lambda entry: entry.chmod(0o622), id="writable by others"),
+        pytest.param(lambda entry: entry.parent.chmod(0o777), id="in a directory writable by others"),
+        pytest.param(lambda entry: os.chown(entry, 65534, 0), id="owned by another user"),
+    ],
+)
+def test_a_damaged_or_untrusted_entry_is_compiled_afresh(
+    cache: Path, attached: list[AttachedProbe], spoil
+) -> None:
+    _attach(attached).close()
+    spoil(cache / _ENTRY)
+    fresh = _attach(attached)
+    assert not fresh.from_cache
+    assert len(_programs(fresh)) == len(TRACEPOINTS.functions)
+
+
+def _edit(entry: Path, change) -> None:
+    document = json.loads(entry.read_text())
+    change(document)
+    entry.write_text(json.dumps(document))
+
+
+def _reference_past_the_end(document: dict) -> None:
+    program = document["programs"][0]
+    program["map_references"][0][0] = 10**6
+
+
+def _one_map_less(document: dict) -> None:
+    document["maps"].pop()
+
+
+def _half_an_instruction(document: dict) -> None:
+    document["programs"][0]["instructions"] = "AAAA"  # base64 of three bytes
+
+
+@requires_bpf
+def test_a_program_the_kernel_refuses_is_compiled_afresh_and_replaced(
+    cache: Path, attached: list[AttachedProbe]
+) -> None:
+    _attach(attached).close()
+    entry = cache / _ENTRY
+    document = json.loads(entry.read_text())
+    # An exit (0x95) first: the verifier refuses to return R0 before it is set.
+    last = document["programs"][-1]
+    code = bytearray(base64.b64decode(last["instructions"]))
+    code[0:8] = struct.pack("<BBhi", 0x95, 0, 0, 0)
+    last["instructions"] = base64.b64encode(bytes(code)).decode()
+    entry.write_text(json.dumps(document))
+    fds_before = set(os.listdir("/proc/self/fd"))
+
+    fresh = _attach(attached)
+    assert not fresh.from_cache
+    # What the refused attempt had created (its maps and the programs loaded before) is closed.
+    assert set(os.listdir("/proc/self/fd")) - fds_before == {
+        str(fd) for fd in [*fresh.map_fds.values(), *fresh.held_fds]
+    }
+    assert _attach(attached).from_cache  # the compile wrote a good entry in its place
+
+
+@requires_bpf
+def test_the_verifiers_reason_is_in_the_error() -> None:
+    exit_first = struct.pack("<BBhi", 0x95, 0, 0, 0)
+    with pytest.raises(OSError, match="R0 !read_ok"):
+        load_program(5, b"refused", exit_first, b"GPL")
+
+
+@requires_bpf
+def test_the_cache_can_be_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attached: list[AttachedProbe]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(program_cache.DIRECTORY_VARIABLE, "off")
+    assert not _attach(attached).from_cache
+    assert not _attach(attached).from_cache
+    assert list(tmp_path.iterdir()) == []
+
+
+def _load_imm64(source: int, immediate: int) -> bytes:
+    """A 64-bit load of ``immediate`` into R1: two slots, the second holding the upper half."""
+    return struct.pack("<BBhi", 0x18, 1 | source << 4, 0, immediate) + struct.pack("<BBhi", 0, 0, 0, 0)
+
+
+def test_map_references_are_taken_out_and_linked_again() -> None:
+    exit_insn = struct.pack("<BBhi", 0x95, 0, 0, 0)
+    code = _load_imm64(1, 41) + _load_imm64(0, 41) + _load_imm64(1, 40) + exit_insn
+    stripped, references = program_cache.split_references(code, [40, 41])
+    assert references == ((0, 1), (4, 0))
+    assert stripped == _load_imm64(1, 0) + _load_imm64(0, 41) + _load_imm64(1, 0) + exit_insn
+    program = program_cache.CachedProgram("f", b"f", 5, "sock:x", b"GPL", stripped, references)
+    assert program.linked([7, 8]) == _load_imm64(1, 8) + _load_imm64(0, 41) + _load_imm64(1, 7) + exit_insn
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(_load_imm64(2, 40), id="a map value (global data)"),
+        pytest.param(_load_imm64(1, 99), id="a map that is not the probe's"),
+        pytest.param(b"\0" * 12, id="half an instruction"),
+    ],
+)
+def test_code_that_cannot_be_relinked_is_not_kept(code: bytes) -> None:
+    assert program_cache.split_references(code, [40, 41]) is None
