@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.probe import environment
+from netwatch_tui.probe import environment, program_cache
 from netwatch_tui.probe.backends import Backend, choose_backend
 from netwatch_tui.probe.environment import Check
 from netwatch_tui.probe.handover import attach_in_child
@@ -90,6 +90,19 @@ def run_doctor(requested_backend: str) -> int:
         calibration = _calibration_check(backend)
         print(calibration.line(), flush=True)
         healthy = calibration.ok
+    if healthy and backend is not None and program_cache.cacheable(backend):
+        print(f"note  {_cache_state(backend)}")
     if backend is not None and backend.name == "tracepoints":
         print(f"note  {BLIND_SPOTS}")
     return 0 if healthy else 1
+
+
+def _cache_state(backend: Backend) -> str:
+    """Whether later runs will start without compiling (the calibration's compile just filled the cache)."""
+    folder = program_cache.directory()
+    if folder is None:
+        return f"probe cache: off ({program_cache.DIRECTORY_VARIABLE}=off), every run compiles"
+    probe_key = program_cache.key(backend)
+    if probe_key and program_cache.load(backend, probe_key):
+        return f"probe cache: {folder} holds the probe compiled for this kernel, runs start without compiling"
+    return f"probe cache: nothing usable in {folder} (unwritable, or not root's alone), every run compiles"

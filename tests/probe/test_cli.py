@@ -223,3 +223,5 @@ def test_doctor_passes_here() -> None:
         "kernel headers", "probe backend", "calibration",
     ]  # fmt: skip
     assert any("splice()" in line for line in lines)
+    cache_line = "note  probe cache: /var/cache/netwatch-tui holds the probe"
+    assert any(line.startswith(cache_line) for line in lines)
