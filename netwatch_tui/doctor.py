@@ -90,7 +90,7 @@ def run_doctor(requested_backend: str) -> int:
         calibration = _calibration_check(backend)
         print(calibration.line(), flush=True)
         healthy = calibration.ok
-    if healthy and backend is not None and program_cache.cacheable(backend):
+    if healthy and backend is not None:
         print(f"note  {_cache_state(backend)}")
     if backend is not None and backend.name == "tracepoints":
         print(f"note  {BLIND_SPOTS}")

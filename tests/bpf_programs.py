@@ -19,15 +19,24 @@ def loaded_program_ids() -> set[int]:
     return {program["id"] for program in json.loads(listing)}
 
 
-def program_ids_held_by(pid: int) -> set[int]:
+def program_ids_held_by(pid: int | str) -> set[int]:
     """The BPF programs a process holds open, from its fds' fdinfo."""
-    held = set()
+    return {int(value) for value in _program_fields_held_by(pid, "prog_id")}
+
+
+def program_tags_held_by(pid: int | str) -> list[str]:
+    """The tags (the kernel's hash of the instructions) of the BPF programs a process holds, sorted."""
+    return sorted(_program_fields_held_by(pid, "prog_tag"))
+
+
+def _program_fields_held_by(pid: int | str, field: str) -> list[str]:
+    found = []
     for fdinfo in Path(f"/proc/{pid}/fdinfo").iterdir():
         try:
             text = fdinfo.read_text()
-        except OSError:
+        except OSError:  # closed meanwhile (the listing's own descriptor, for one)
             continue
-        match = re.search(r"^prog_id:\s+(\d+)", text, re.MULTILINE)
+        match = re.search(rf"^{field}:\s+(\w+)", text, re.MULTILINE)
         if match:
-            held.add(int(match.group(1)))
-    return held
+            found.append(match.group(1))
+    return found

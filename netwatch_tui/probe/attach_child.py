@@ -67,7 +67,7 @@ def _keep_compiled(backend: Backend, program: Any, map_fds: list[int]) -> None:
     """Fill the cache for later runs (the parent already has the probe): a cache that cannot be
     written costs only the next run's compile."""
     probe_key = program_cache.key(backend)
-    compiled = program_cache.record(backend, program, map_fds) if probe_key else None
+    compiled = program_cache.record(program, map_fds) if probe_key else None
     if probe_key and compiled:
         with contextlib.suppress(OSError):
             program_cache.store(backend, probe_key, compiled)

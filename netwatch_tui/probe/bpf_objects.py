@@ -33,6 +33,7 @@ _PERF_SAMPLE_RAW = 1 << 10
 _PERF_FLAG_FD_CLOEXEC = 1 << 3
 _PERF_EVENT_IOC_ENABLE = 0x2400
 _PERF_EVENT_IOC_SET_BPF = 0x40042408
+_KPROBE_PMU = Path("/sys/bus/event_source/devices/kprobe")
 
 
 class MapInfo(ctypes.Structure):
@@ -102,7 +103,7 @@ class _ProgLoadAttr(ctypes.Structure):
 
 
 class _PerfEventAttr(ctypes.Structure):
-    """struct perf_event_attr as of its first version (PERF_ATTR_SIZE_VER0, 64 bytes)."""
+    """struct perf_event_attr up to config2 (PERF_ATTR_SIZE_VER1, 72 bytes)."""
 
     _fields_ = (
         ("type", ctypes.c_uint32),
@@ -115,6 +116,7 @@ class _PerfEventAttr(ctypes.Structure):
         ("wakeup_events", ctypes.c_uint32),
         ("bp_type", ctypes.c_uint32),
         ("config1", ctypes.c_uint64),
+        ("config2", ctypes.c_uint64),
     )
 
 
@@ -180,15 +182,27 @@ def attach_tracepoint(program_fd: int, tracefs: Path, tracepoint: str) -> int:
     perf event, whose descriptor keeps it attached (the kernel detaches it when that closes)."""
     category, event = tracepoint.split(":")
     event_id = int((tracefs / "events" / category / event / "id").read_text())
-    attr = _PerfEventAttr(
-        type=_PERF_TYPE_TRACEPOINT,
-        size=ctypes.sizeof(_PerfEventAttr),
-        config=event_id,
-        sample_period=1,
-        sample_type=_PERF_SAMPLE_RAW,
-        wakeup_events=1,
-    )
-    # pid -1 and CPU 0: the program then runs on every CPU (tracepoint programs are not per CPU).
+    return _attach_perf_event(program_fd, _PerfEventAttr(type=_PERF_TYPE_TRACEPOINT, config=event_id))
+
+
+def attach_kprobe(program_fd: int, function: str, on_return: bool) -> int:
+    """Run the program on entry to the kernel's ``function``, or on its return, as BCC does on
+    kernels with the kprobe PMU (Linux >= 4.17): one perf event, no kprobe_events entry."""
+    pmu_type = int((_KPROBE_PMU / "type").read_text())
+    name = ctypes.create_string_buffer(function.encode())
+    attr = _PerfEventAttr(type=pmu_type, config1=ctypes.addressof(name))
+    if on_return:
+        # format/retprobe says which bit of config asks for the return ("config:0").
+        attr.config = 1 << int((_KPROBE_PMU / "format" / "retprobe").read_text().strip().split(":")[1])
+    return _attach_perf_event(program_fd, attr)
+
+
+def _attach_perf_event(program_fd: int, attr: _PerfEventAttr) -> int:
+    attr.size = ctypes.sizeof(_PerfEventAttr)
+    attr.sample_period = 1
+    attr.sample_type = _PERF_SAMPLE_RAW
+    attr.wakeup_events = 1
+    # pid -1 and CPU 0: the program then runs on every CPU (these programs are not per CPU).
     fd = system_call(
         _SYSCALL_PERF_EVENT_OPEN, "perf_event_open", ctypes.byref(attr), -1, 0, -1, _PERF_FLAG_FD_CLOEXEC
     )

@@ -2,14 +2,15 @@
 
 Compiling with BCC (clang and LLVM) is most of netwatch's start-up: about 0.6 s of the first
 second. What BCC finally hands the kernel is plain data: each map's shape, each program's
-instructions (whose map references hold descriptors) and the tracepoint it attaches to. The attach
-child records that here after a compile; later runs put it back with bpf(2) (bpf_objects.py).
+instructions (whose map references hold descriptors) and the tracepoints or kernel functions it
+attaches to. The attach child records that here after a compile; later runs put it back with bpf(2)
+and perf_event_open(2) (bpf_objects.py).
 
 An entry serves only the exact inputs it was compiled from: the program's text, the map sizes, the
 CPU count, the running kernel (its BTF, from which the struct offsets come, and the formats of the
-tracepoints, from which BCC builds their argument structs) and BCC's version. Anything else is a
-miss, and the next compile replaces the entry. Only the tracepoint backend is kept: kprobes attach
-through BCC's own kprobe events.
+tracepoints, from which BCC builds their argument structs), the kernel headers compiled against
+(the kprobe backend picks function signatures by their version) and BCC's version. Anything else
+is a miss, and the next compile replaces the entry.
 
 What is loaded from here runs in the kernel, so the cache is trusted only when root owns it and
 no one else may write to it.
@@ -24,6 +25,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import stat
 import struct
 import tempfile
@@ -40,8 +42,9 @@ from netwatch_tui.probe.maps import map_sizes, possible_cpus
 DEFAULT_DIRECTORY = Path("/var/cache/netwatch-tui")
 # NETWATCH_PROBE_CACHE=DIR keeps the cache elsewhere; NETWATCH_PROBE_CACHE=off compiles every time.
 DIRECTORY_VARIABLE = "NETWATCH_PROBE_CACHE"
-_FORMAT = 1
-_TRACEPOINT_PREFIX = "tracepoint__"
+_FORMAT = 2
+# The tracepoints whose argument structs BCC generates from their formats in tracefs.
+_TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+),\s*(\w+)\)", re.MULTILINE)
 _LOAD_IMM64 = 0x18  # BPF_LD | BPF_IMM | BPF_DW: two instruction slots
 _PSEUDO_MAP_FD = 1  # its source register when its immediate is a map's descriptor
 _INSTRUCTION = struct.Struct("<BBhi")  # opcode, dst/src registers, offset, immediate
@@ -53,7 +56,7 @@ class CachedProgram(NamedTuple):
     function: str
     name: bytes  # the kernel's (truncated) name for it, as BCC gave it
     program_type: int
-    tracepoint: str
+    attachments: tuple[str, ...]  # "tracepoint:sock:sock_send_length", "kprobe:tcp_sendmsg", "kretprobe:..."
     license: bytes
     instructions: bytes  # map references' immediates zeroed
     map_references: tuple[tuple[int, int], ...]  # (instruction index, index of the map in MAPS)
@@ -89,18 +92,6 @@ def directory() -> Path | None:
     return None if chosen == "off" else Path(chosen)
 
 
-def tracepoint_of(function: str) -> str | None:
-    """The tracepoint BCC attaches ``function`` to by its name ("tracepoint__sock__x" -> "sock:x")."""
-    if not function.startswith(_TRACEPOINT_PREFIX):
-        return None
-    category, _, event = function.removeprefix(_TRACEPOINT_PREFIX).partition("__")
-    return f"{category}:{event}"
-
-
-def cacheable(backend: Backend) -> bool:
-    return all(tracepoint_of(function) for function in backend.functions)
-
-
 def key(backend: Backend) -> str | None:
     """A digest of everything the compiled program depends on; None if some of it cannot be read."""
     tracefs = environment.tracefs_root()
@@ -108,18 +99,17 @@ def key(backend: Backend) -> str | None:
     if tracefs is None or bcc is None or not bcc.submodule_search_locations:
         return None
     try:
+        text = program_text(backend)
         inputs = {
             "format": _FORMAT,
             "backend": backend.name,
-            "source": program_text(backend),
+            "source": text,
             "map_sizes": map_sizes(),
             "cpus": possible_cpus(),
             "kernel": [platform.release(), platform.version(), platform.machine()],
             "btf": hashlib.sha256(VMLINUX_BTF.read_bytes()).hexdigest(),
-            "tracepoints": {
-                function: _tracepoint_format(tracefs, str(tracepoint_of(function)))
-                for function in backend.functions
-            },
+            "tracepoints": [_tracepoint_format(tracefs, *found) for found in _TRACEPOINT_PROBE.findall(text)],
+            "headers": os.path.realpath(f"/lib/modules/{platform.release()}/build"),
             "bcc": (Path(bcc.submodule_search_locations[0]) / "version.py").read_text(),
         }
     except OSError:
@@ -127,14 +117,15 @@ def key(backend: Backend) -> str | None:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
-def _tracepoint_format(tracefs: Path, tracepoint: str) -> str:
-    category, event = tracepoint.split(":")
+def _tracepoint_format(tracefs: Path, category: str, event: str) -> str:
     return (tracefs / "events" / category / event / "format").read_text()
 
 
 def split_references(code: bytes, map_fds: list[int]) -> tuple[bytes, tuple[tuple[int, int], ...]] | None:
-    """``code`` with its map references zeroed, and where they were; None if it refers to anything
-    but these maps (another kind of 64-bit load has nothing here to be relinked with)."""
+    """``code`` with its map references zeroed, and where they were (as indexes into ``map_fds``);
+    None if it loads anything else from outside (another kind of 64-bit load has nothing here to be
+    relinked with). A map missing from ``map_fds`` is added at its end: the probe's own maps come
+    first, then those only its programs use (the kprobe backend's ``calls``)."""
     if len(code) % 8:
         return None
     stripped = bytearray(code)
@@ -144,7 +135,9 @@ def split_references(code: bytes, map_fds: list[int]) -> tuple[bytes, tuple[tupl
         opcode, registers, offset, immediate = _INSTRUCTION.unpack_from(code, index * 8)
         if opcode == _LOAD_IMM64:
             source = registers >> 4
-            if source == _PSEUDO_MAP_FD and immediate in map_fds:
+            if source == _PSEUDO_MAP_FD:
+                if immediate not in map_fds:
+                    map_fds.append(immediate)
                 references.append((index, map_fds.index(immediate)))
                 _INSTRUCTION.pack_into(stripped, index * 8, opcode, registers, offset, 0)
             elif source != 0:
@@ -154,26 +147,49 @@ def split_references(code: bytes, map_fds: list[int]) -> tuple[bytes, tuple[tupl
     return bytes(stripped), tuple(references)
 
 
-def record(backend: Backend, program: Any, map_fds: list[int]) -> CachedProbe | None:
-    """What BCC loaded for ``backend`` (``program``, in the attach child, with ``map_fds`` in the
+def record(program: Any, map_fds: list[int]) -> CachedProbe | None:
+    """What BCC loaded and attached (``program``, in the attach child, with ``map_fds`` in the
     order of layout.MAPS); None if it cannot be put back without BCC."""
-    attached = {str(tracepoint_of(function)).encode() for function in backend.functions}
-    if not cacheable(backend) or program.kprobe_fds or set(program.tracepoint_fds) != attached:
-        return None
+    map_fds = list(map_fds)  # split_references adds the maps only the programs know
+    attachments = _attachments(program)
+    if set(attachments) != set(program.funcs):
+        return None  # a function loaded but not attached: not something this module replays
     from bcc.libbcc import lib  # deferred: only the attach child, which compiled with BCC, records
 
     license_name = lib.bpf_module_license(program.module)
     programs = []
-    for function in backend.functions:
-        split = split_references(program.dump_func(function.encode()), map_fds)
+    for function, loaded in program.funcs.items():
+        split = split_references(program.dump_func(function), map_fds)
         if split is None:
             return None
-        info = bpf_objects.program_info(program.funcs[function.encode()].fd)
+        info = bpf_objects.program_info(loaded.fd)
         programs.append(
-            CachedProgram(function, info.name, info.type, str(tracepoint_of(function)), license_name, *split)
+            CachedProgram(
+                function.decode(),
+                info.name,
+                info.type,
+                tuple(attachments[function]),
+                license_name,
+                *split,
+            )
         )
     maps = tuple(_map_of(bpf_objects.map_info(fd)) for fd in map_fds)
     return CachedProbe(maps, tuple(programs))
+
+
+def _attachments(program: Any) -> dict[bytes, list[str]]:
+    """Where each of BCC's functions is attached, by function name, from BCC's own bookkeeping."""
+    found: dict[bytes, list[str]] = {}
+    for tracepoint in program.tracepoint_fds:
+        # BCC attaches TRACEPOINT_PROBE(category, event)'s function, "tracepoint__category__event".
+        function = b"tracepoint__" + tracepoint.replace(b":", b"__", 1)
+        found.setdefault(function, []).append(f"tracepoint:{tracepoint.decode()}")
+    for event, by_function in program.kprobe_fds.items():
+        # BCC names the event "p_<kernel function>" for an entry probe, "r_<...>" for a return probe.
+        kind = "kprobe" if event.startswith(b"p_") else "kretprobe"
+        for function in by_function:
+            found.setdefault(function, []).append(f"{kind}:{event[2:].decode()}")
+    return found
 
 
 def _map_of(info: bpf_objects.MapInfo) -> CachedMap:
@@ -237,7 +253,7 @@ def _program_from(entry: dict[str, Any]) -> CachedProgram:
         function=entry["function"],
         name=entry["name"].encode(),
         program_type=int(entry["program_type"]),
-        tracepoint=entry["tracepoint"],
+        attachments=tuple(str(attachment) for attachment in entry["attachments"]),
         license=entry["license"].encode(),
         instructions=base64.b64decode(entry["instructions"], validate=True),
         map_references=tuple((int(index), int(map_index)) for index, map_index in entry["map_references"]),
@@ -246,8 +262,8 @@ def _program_from(entry: dict[str, Any]) -> CachedProgram:
 
 def _check_references(probe: CachedProbe) -> None:
     """Raise ValueError unless every map reference points at a 64-bit load of a map that exists."""
-    if len(probe.maps) != len(MAPS):
-        raise ValueError("not one entry per map")
+    if len(probe.maps) < len(MAPS):
+        raise ValueError("a map missing")
     for program in probe.programs:
         if len(program.instructions) % 8:
             raise ValueError("a partial instruction")

@@ -16,7 +16,7 @@ import pytest
 
 from netwatch_tui.probe import program_cache
 from netwatch_tui.probe.attach import attach_probe
-from netwatch_tui.probe.backends import TRACEPOINTS, choose_backend
+from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.bpf_objects import load_program, map_info, program_info
 from netwatch_tui.probe.handover import AttachedProbe
 from netwatch_tui.probe.maps import ProbeMaps
@@ -24,7 +24,9 @@ from tests.bpf_programs import loaded_program_ids
 from tests.markers import requires_bpf
 from tests.transfers import tcp_peek_then_read
 
-_ENTRY = "tracepoints.json"
+
+def _fdinfo(fd: int) -> str:
+    return Path(f"/proc/self/fdinfo/{fd}").read_text()
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def attached() -> Iterator[list[AttachedProbe]]:
 
 
 def _attach(attached: list[AttachedProbe]) -> AttachedProbe:
-    attached.append(attach_probe(choose_backend("tracepoints")))
+    attached.append(attach_probe(choose_backend("auto")))
     return attached[-1]
 
 
@@ -53,10 +55,23 @@ def _programs(probe: AttachedProbe) -> list[tuple[bytes, int, str]]:
     """(name, type, tag) of each program the probe holds; the kernel's tag hashes the instructions."""
     found = []
     for fd in probe.held_fds:
-        if Path(f"/proc/self/fdinfo/{fd}").read_text().find("prog_id:") >= 0:
+        if "prog_id:" in _fdinfo(fd):
             info = program_info(fd)
             found.append((info.name, info.type, bytes(info.tag).hex()))
     return sorted(found)
+
+
+def _compiled_programs(attached: list[AttachedProbe]) -> list[tuple[bytes, int, str]]:
+    """A compile's programs (it fills the cache), detached again."""
+    compiled = _attach(attached)
+    assert not compiled.from_cache
+    programs = _programs(compiled)
+    compiled.close()
+    return programs
+
+
+def _entry(cache: Path) -> Path:
+    return cache / f"{choose_backend('auto').name}.json"
 
 
 def _map_shapes(probe: AttachedProbe) -> dict[str, tuple[int, int, int, int, int, bytes]]:
@@ -78,13 +93,13 @@ def _map_shapes(probe: AttachedProbe) -> dict[str, tuple[int, int, int, int, int
 def test_a_later_run_puts_back_the_program_bcc_compiled(cache: Path, attached: list[AttachedProbe]) -> None:
     compiled = _attach(attached)
     assert not compiled.from_cache
-    entry = cache / _ENTRY
+    entry = _entry(cache)
     assert oct(cache.stat().st_mode & 0o777) == "0o700"
     assert oct(entry.stat().st_mode & 0o777) == "0o600"
 
     restored = _attach(attached)
     assert restored.from_cache
-    assert len(_programs(restored)) == len(TRACEPOINTS.functions)
+    assert len(_programs(restored)) >= 5
     assert _programs(restored) == _programs(compiled)
     assert _map_shapes(restored) == _map_shapes(compiled)
     # Its own maps, not the first probe's: each run starts from empty counters.
@@ -123,16 +138,12 @@ def test_the_restored_probe_counts_exact_bytes(cache: Path, attached: list[Attac
 
 @requires_bpf
 def test_closing_a_restored_probe_detaches_it(cache: Path, attached: list[AttachedProbe]) -> None:
-    _attach(attached).close()
+    programs = _compiled_programs(attached)
     restored = _attach(attached)
     ids = {program_info(fd).id for fd in restored.held_fds if "prog_id:" in _fdinfo(fd)}
-    assert len(ids) == len(TRACEPOINTS.functions) and ids <= loaded_program_ids()
+    assert len(ids) == len(programs) and ids <= loaded_program_ids()
     restored.close()
     assert not ids & loaded_program_ids()
-
-
-def _fdinfo(fd: int) -> str:
-    return Path(f"/proc/self/fdinfo/{fd}").read_text()
 
 
 @requires_bpf
@@ -158,6 +169,11 @@ def test_other_map_sizes_are_another_program(
         pytest.param(lambda entry: _edit(entry, _reference_past_the_end), id="a reference past the end"),
         pytest.param(lambda entry: _edit(entry, _one_map_less), id="a map missing"),
         pytest.param(lambda entry: _edit(entry, _half_an_instruction), id="half an instruction"),
+        pytest.param(lambda entry: _edit(entry, _attached_elsewhere("uprobe:x")), id="an unknown attachment"),
+        pytest.param(
+            lambda entry: _edit(entry, _attached_elsewhere("tracepoint:sock:gone")), id="a missing tracepoint"
+        ),
+        pytest.param(lambda entry: _edit(entry, _attached_elsewhere("kprobe:gone")), id="a missing function"),
         pytest.param(lambda entry: entry.chmod(0o622), id="writable by others"),
         pytest.param(lambda entry: entry.parent.chmod(0o777), id="in a directory writable by others"),
         pytest.param(lambda entry: os.chown(entry, 65534, 0), id="owned by another user"),
@@ -166,11 +182,11 @@ def test_other_map_sizes_are_another_program(
 def test_a_damaged_or_untrusted_entry_is_compiled_afresh(
     cache: Path, attached: list[AttachedProbe], spoil
 ) -> None:
-    _attach(attached).close()
-    spoil(cache / _ENTRY)
+    programs = _compiled_programs(attached)
+    spoil(_entry(cache))
     fresh = _attach(attached)
     assert not fresh.from_cache
-    assert len(_programs(fresh)) == len(TRACEPOINTS.functions)
+    assert _programs(fresh) == programs
 
 
 def _edit(entry: Path, change) -> None:
@@ -182,6 +198,13 @@ def _edit(entry: Path, change) -> None:
 def _reference_past_the_end(document: dict) -> None:
     program = document["programs"][0]
     program["map_references"][0][0] = 10**6
+
+
+def _attached_elsewhere(attachment: str):
+    def change(document: dict) -> None:
+        document["programs"][-1]["attachments"] = [attachment]
+
+    return change
 
 
 def _one_map_less(document: dict) -> None:
@@ -197,7 +220,7 @@ def test_a_program_the_kernel_refuses_is_compiled_afresh_and_replaced(
     cache: Path, attached: list[AttachedProbe]
 ) -> None:
     _attach(attached).close()
-    entry = cache / _ENTRY
+    entry = _entry(cache)
     document = json.loads(entry.read_text())
     # An exit (0x95) first: the verifier refuses to return R0 before it is set.
     last = document["programs"][-1]
@@ -239,13 +262,22 @@ def _load_imm64(source: int, immediate: int) -> bytes:
     return struct.pack("<BBhi", 0x18, 1 | source << 4, 0, immediate) + struct.pack("<BBhi", 0, 0, 0, 0)
 
 
+def test_a_map_only_the_programs_use_is_kept_after_the_probes_own() -> None:
+    map_fds = [40, 41]
+    assert program_cache.split_references(_load_imm64(1, 99) + _load_imm64(1, 40), map_fds) == (
+        _load_imm64(1, 0) * 2,
+        ((0, 2), (2, 0)),
+    )
+    assert map_fds == [40, 41, 99]
+
+
 def test_map_references_are_taken_out_and_linked_again() -> None:
     exit_insn = struct.pack("<BBhi", 0x95, 0, 0, 0)
     code = _load_imm64(1, 41) + _load_imm64(0, 41) + _load_imm64(1, 40) + exit_insn
     stripped, references = program_cache.split_references(code, [40, 41])
     assert references == ((0, 1), (4, 0))
     assert stripped == _load_imm64(1, 0) + _load_imm64(0, 41) + _load_imm64(1, 0) + exit_insn
-    program = program_cache.CachedProgram("f", b"f", 5, "sock:x", b"GPL", stripped, references)
+    program = program_cache.CachedProgram("f", b"f", 5, ("tracepoint:sock:x",), b"GPL", stripped, references)
     assert program.linked([7, 8]) == _load_imm64(1, 8) + _load_imm64(0, 41) + _load_imm64(1, 7) + exit_insn
 
 
@@ -253,7 +285,6 @@ def test_map_references_are_taken_out_and_linked_again() -> None:
     "code",
     [
         pytest.param(_load_imm64(2, 40), id="a map value (global data)"),
-        pytest.param(_load_imm64(1, 99), id="a map that is not the probe's"),
         pytest.param(b"\0" * 12, id="half an instruction"),
     ],
 )

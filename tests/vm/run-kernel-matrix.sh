@@ -84,6 +84,9 @@ guest_script=$(
 cd $(printf '%q' "$root") || exit 125
 [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing || exit 125
 echo "kernel-matrix: guest kernel \$(uname -r), \$(nproc) CPUs"
+# The guest's /var is the host's, read-only: the probe cache goes to /tmp, so that the first compile
+# serves every later attach in the guest (and is put back there, through kprobes, by a test).
+export NETWATCH_PROBE_CACHE=/tmp/netwatch-probe-cache
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m pytest -p no:cacheprovider $(printf '%q ' "$@")
 status=\$?
 echo "kernel-matrix: guest pytest exit status \$status"

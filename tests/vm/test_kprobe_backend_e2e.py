@@ -20,7 +20,11 @@ from pathlib import Path
 import pytest
 
 from netwatch_tui.errors import NetwatchError
+from netwatch_tui.probe.attach import attach_probe
 from netwatch_tui.probe.backends import KPROBES, choose_backend
+from netwatch_tui.probe.handover import AttachedProbe, attach_in_child
+from netwatch_tui.probe.maps import ProbeMaps
+from tests.bpf_programs import program_tags_held_by
 from tests.markers import bpf_unavailable_reason
 from tests.netwatch_run import ROOT, NetwatchRun, netwatch_command, stop_child
 from tests.transfers import (
@@ -159,3 +163,31 @@ def test_sendfile_is_counted(netwatch: NetwatchRun, tmp_path: Path) -> None:
     assert stop_child(server) == 0
     records = netwatch.records_after()
     assert_counted(records, {client.pid: (777_777, 10), server.pid: (10, 777_777)})
+
+
+def test_the_cached_kprobe_probe_is_the_compiled_one_and_counts_exactly(netwatch: NetwatchRun) -> None:
+    """A compile fills the cache (run-kernel-matrix.sh points NETWATCH_PROBE_CACHE at the guest's
+    writable /tmp); put back through the kprobe PMU, the probe is the very program BCC compiled,
+    and it counts. (The module's netwatch, started after the doctor's compile, runs from it too.)"""
+    assert os.environ.get("NETWATCH_PROBE_CACHE", "").startswith("/tmp/")
+    compiled = attach_in_child(KPROBES.name)
+    compiled_tags = program_tags_held_by("self")
+    compiled_attachments = len(_perf_events(compiled))
+    compiled.close()
+    probe = attach_probe(KPROBES)
+    maps = ProbeMaps(probe)
+    try:
+        assert probe.from_cache
+        assert program_tags_held_by("self") == compiled_tags == program_tags_held_by(netwatch.process.pid)
+        assert len(_perf_events(probe)) == compiled_attachments == 18  # 15 kprobes, 3 tracepoints
+        maps.take_processes()
+        tcp_peek_then_read(5000)
+        readings = [r for r in maps.take_processes() if r.tgid == os.getpid()]
+        counted = sum(r.counts.all.tx for r in readings), sum(r.counts.all.rx for r in readings)
+        assert counted == (5000, 5000)
+    finally:
+        maps.close()
+
+
+def _perf_events(probe: AttachedProbe) -> list[int]:
+    return [fd for fd in probe.held_fds if os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[perf_event]"]
