@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ctypes
 import hashlib
 import importlib.util
 import json
@@ -242,7 +243,7 @@ def load(backend: Backend, probe_key: str) -> CachedProbe | None:
             tuple(CachedMap(**{**entry, "name": entry["name"].encode()}) for entry in document["maps"]),
             tuple(_program_from(entry) for entry in document["programs"]),
         )
-        _check_references(probe)
+        _check(probe)
         return probe
     except (OSError, ValueError, KeyError, TypeError, binascii.Error):
         return None  # absent, unreadable or damaged: compiled again, and replaced
@@ -260,10 +261,14 @@ def _program_from(entry: dict[str, Any]) -> CachedProgram:
     )
 
 
-def _check_references(probe: CachedProbe) -> None:
-    """Raise ValueError unless every map reference points at a 64-bit load of a map that exists."""
+def _check(probe: CachedProbe) -> None:
+    """Raise ValueError unless the probe's own maps have layout.py's layouts (as the attach child
+    checks after a compile) and every map reference points at a 64-bit load of a map that exists."""
     if len(probe.maps) < len(MAPS):
         raise ValueError("a map missing")
+    for (key_type, value_type), shape in zip(MAPS.values(), probe.maps):
+        if (shape.key_size, shape.value_size) != (ctypes.sizeof(key_type), ctypes.sizeof(value_type)):
+            raise ValueError("a map of another layout")
     for program in probe.programs:
         if len(program.instructions) % 8:
             raise ValueError("a partial instruction")

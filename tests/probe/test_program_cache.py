@@ -168,6 +168,7 @@ def test_other_map_sizes_are_another_program(
         pytest.param(lambda entry: entry.write_text("{}"), id="no fields"),
         pytest.param(lambda entry: _edit(entry, _reference_past_the_end), id="a reference past the end"),
         pytest.param(lambda entry: _edit(entry, _one_map_less), id="a map missing"),
+        pytest.param(lambda entry: _edit(entry, _a_wider_value), id="a map of another layout"),
         pytest.param(lambda entry: _edit(entry, _half_an_instruction), id="half an instruction"),
         pytest.param(lambda entry: _edit(entry, _attached_elsewhere("uprobe:x")), id="an unknown attachment"),
         pytest.param(
@@ -209,6 +210,10 @@ def _attached_elsewhere(attachment: str):
 
 def _one_map_less(document: dict) -> None:
     document["maps"].pop()
+
+
+def _a_wider_value(document: dict) -> None:
+    document["maps"][0]["value_size"] += 8
 
 
 def _half_an_instruction(document: dict) -> None:
