@@ -12,6 +12,7 @@ import sys
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe import environment, program_cache
+from netwatch_tui.probe.attach import attach_probe
 from netwatch_tui.probe.backends import Backend, choose_backend
 from netwatch_tui.probe.environment import Check
 from netwatch_tui.probe.handover import attach_in_child
@@ -46,11 +47,8 @@ def _backend_check(requested: str) -> tuple[Check, Backend | None]:
     return Check("probe backend", True, f"{backend.name}: {backend.summary}"), backend
 
 
-def _calibration_check(backend: Backend) -> Check:
-    try:
-        maps = ProbeMaps(attach_in_child(backend.name))
-    except NetwatchError as exc:
-        return Check("calibration", False, str(exc), "see the checks above")
+def _calibration_check(maps: ProbeMaps, name: str = "calibration") -> Check:
+    """The calibration child's bytes, counted exactly by ``maps``' probe (closed afterwards)."""
     try:
         with subprocess.Popen([sys.executable, "-c", _CHILD], stderr=subprocess.PIPE) as child:
             _, errors = child.communicate(timeout=60)
@@ -59,18 +57,18 @@ def _calibration_check(backend: Backend) -> Check:
         maps.close()
     if child.returncode != 0:
         last_line = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return Check("calibration", False, f"the calibration child failed: {last_line[0]}", "see that error")
+        return Check(name, False, f"the calibration child failed: {last_line[0]}", "see that error")
     expected = CALIBRATION_TCP_BYTES + sum(CALIBRATION_UDP_DATAGRAMS)
     counted = sum(r.counts.all.tx for r in readings), sum(r.counts.all.rx for r in readings)
     if counted != (expected, expected):
         return Check(
-            "calibration",
+            name,
             False,
             f"a child moved {expected} bytes each way over loopback; the probe counted "
             f"{counted[0]} sent / {counted[1]} received",
             "report this with the output of `netwatch doctor`",
         )
-    return Check("calibration", True, f"a child's {expected} bytes each way over loopback counted exactly")
+    return Check(name, True, f"a child's {expected} bytes each way over loopback counted exactly")
 
 
 def run_doctor(requested_backend: str) -> int:
@@ -87,22 +85,36 @@ def run_doctor(requested_backend: str) -> int:
         print(check.line(), flush=True)
     healthy = all(check.ok for check in checks)
     if healthy and backend is not None:
-        calibration = _calibration_check(backend)
+        try:
+            calibration = _calibration_check(ProbeMaps(attach_in_child(backend.name)))
+        except NetwatchError as exc:
+            calibration = Check("calibration", False, str(exc), "see the checks above")
         print(calibration.line(), flush=True)
         healthy = calibration.ok
     if healthy and backend is not None:
-        print(f"note  {_cache_state(backend)}")
+        cache = _cache_check(backend)
+        print(cache.line() if isinstance(cache, Check) else f"note  {cache}", flush=True)
+        healthy = not isinstance(cache, Check) or cache.ok
     if backend is not None and backend.name == "tracepoints":
         print(f"note  {BLIND_SPOTS}")
     return 0 if healthy else 1
 
 
-def _cache_state(backend: Backend) -> str:
-    """Whether later runs will start without compiling (the calibration's compile just filled the cache)."""
+def _cache_check(backend: Backend) -> Check | str:
+    """The probe put back from the cache (which the compile above filled), calibrated like the
+    compiled one; or, when there is none, a note saying why every run will compile."""
     folder = program_cache.directory()
     if folder is None:
         return f"probe cache: off ({program_cache.DIRECTORY_VARIABLE}=off), every run compiles"
-    probe_key = program_cache.key(backend)
-    if probe_key and program_cache.load(backend, probe_key):
-        return f"probe cache: {folder} holds the probe compiled for this kernel, runs start without compiling"
-    return f"probe cache: nothing usable in {folder} (unwritable, or not root's alone), every run compiles"
+    if program_cache.key(backend) is None:
+        return "probe cache: cannot read what the compiled probe depends on, every run compiles"
+    maps = ProbeMaps(attach_probe(backend))
+    if not maps.from_cache:
+        maps.close()
+        unusable = "not writable, or not root's alone"
+        return f"probe cache: nothing usable in {folder} ({unusable}), every run compiles"
+    check = _calibration_check(maps, "calibration, probe from the cache")
+    if not check.ok:
+        program_cache.forget(backend)
+        return check._replace(fix="report this; its entry was removed, so runs compile again")
+    return check._replace(detail=f"{check.detail}; runs start from {folder} without compiling")

@@ -19,6 +19,12 @@ def loaded_program_ids() -> set[int]:
     return {program["id"] for program in json.loads(listing)}
 
 
+def maps_used_by_programs() -> dict[int, list[int]]:
+    """The ids of the maps each loaded program uses, by program id."""
+    listing = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, check=True).stdout
+    return {program["id"]: sorted(program.get("map_ids", [])) for program in json.loads(listing)}
+
+
 def program_ids_held_by(pid: int | str) -> set[int]:
     """The BPF programs a process holds open, from its fds' fdinfo."""
     return {int(value) for value in _program_fields_held_by(pid, "prog_id")}

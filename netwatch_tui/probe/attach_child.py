@@ -17,6 +17,7 @@ import json
 import os
 import socket
 import sys
+import traceback
 from typing import Any
 
 from netwatch_tui.errors import NetwatchError
@@ -64,21 +65,29 @@ def hand_over(backend_name: str, channel: socket.socket, attach: bool = True) ->
 
 
 def _keep_compiled(backend: Backend, program: Any, map_fds: list[int]) -> None:
-    """Fill the cache for later runs (the parent already has the probe): a cache that cannot be
-    written costs only the next run's compile."""
-    probe_key = program_cache.key(backend)
-    compiled = program_cache.record(program, map_fds) if probe_key else None
-    if probe_key and compiled:
-        with contextlib.suppress(OSError):
+    """Fill the cache for later runs (the parent already has the probe). Whatever goes wrong here
+    costs only the next run's compile, so it is not reported."""
+    if program_cache.directory() is None:
+        return
+    with contextlib.suppress(Exception):
+        probe_key = program_cache.key(backend)
+        compiled = program_cache.record(program, map_fds) if probe_key else None
+        if probe_key and compiled:
             program_cache.store(backend, probe_key, compiled)
 
 
 def main(argv: list[str]) -> None:
     backend_name, fd = argv
-    hand_over(backend_name, socket.socket(fileno=int(fd)))
-    sys.stdout.flush()
-    # Not sys.exit: BCC's atexit clean-up would detach the probe the parent now holds.
-    os._exit(0)
+    status = 0
+    try:
+        hand_over(backend_name, socket.socket(fileno=int(fd)))
+        sys.stdout.flush()
+    except BaseException:
+        traceback.print_exc()  # its last line is what the parent reports
+        sys.stderr.flush()
+        status = 1
+    # Never sys.exit, even after an error: BCC's atexit clean-up would detach the probe the parent holds.
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import platform
 from pathlib import Path
 
 from netwatch_tui.probe.bpf_syscall import call, system_call
@@ -31,8 +32,10 @@ _SYSCALL_PERF_EVENT_OPEN = {
 _PERF_TYPE_TRACEPOINT = 2
 _PERF_SAMPLE_RAW = 1 << 10
 _PERF_FLAG_FD_CLOEXEC = 1 << 3
-_PERF_EVENT_IOC_ENABLE = 0x2400
-_PERF_EVENT_IOC_SET_BPF = 0x40042408
+# _IO('$', 0) and _IOW('$', 8, __u32); powerpc encodes an ioctl's direction differently.
+_PERF_EVENT_IOC_ENABLE, _PERF_EVENT_IOC_SET_BPF = (
+    (0x20002400, 0x80042408) if platform.machine().startswith("ppc") else (0x2400, 0x40042408)
+)
 _KPROBE_PMU = Path("/sys/bus/event_source/devices/kprobe")
 
 

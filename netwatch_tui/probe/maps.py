@@ -128,6 +128,7 @@ class ProbeMaps:
     def __init__(self, probe: AttachedProbe) -> None:
         self._probe = probe
         self.backend = probe.backend
+        self.from_cache = probe.from_cache
         self._fds = probe.map_fds
         sizes = map_sizes()
         self._cpus = possible_cpus()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ctypes
 import hashlib
 import importlib.util
@@ -29,7 +30,6 @@ import platform
 import re
 import stat
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,6 +44,8 @@ DEFAULT_DIRECTORY = Path("/var/cache/netwatch-tui")
 # NETWATCH_PROBE_CACHE=DIR keeps the cache elsewhere; NETWATCH_PROBE_CACHE=off compiles every time.
 DIRECTORY_VARIABLE = "NETWATCH_PROBE_CACHE"
 _FORMAT = 2
+# What BCC reads from the environment to choose the kernel headers and version it compiles for.
+_BCC_VARIABLES = ("BCC_KERNEL_SOURCE", "BCC_KERNEL_MODULES_SUFFIX", "BCC_LINUX_VERSION_CODE")
 # The tracepoints whose argument structs BCC generates from their formats in tracefs.
 _TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+),\s*(\w+)\)", re.MULTILINE)
 _LOAD_IMM64 = 0x18  # BPF_LD | BPF_IMM | BPF_DW: two instruction slots
@@ -110,12 +112,23 @@ def key(backend: Backend) -> str | None:
             "kernel": [platform.release(), platform.version(), platform.machine()],
             "btf": hashlib.sha256(VMLINUX_BTF.read_bytes()).hexdigest(),
             "tracepoints": [_tracepoint_format(tracefs, *found) for found in _TRACEPOINT_PROBE.findall(text)],
-            "headers": os.path.realpath(f"/lib/modules/{platform.release()}/build"),
+            "headers": _headers(),
+            "bcc_environment": {name: os.environ.get(name) for name in _BCC_VARIABLES},
             "bcc": (Path(bcc.submodule_search_locations[0]) / "version.py").read_text(),
         }
     except OSError:
         return None
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _headers() -> dict[str, str]:
+    """Which kernel headers BCC compiles against, and the version they declare (the kprobe backend
+    picks function signatures by LINUX_VERSION_CODE)."""
+    modules = Path("/lib/modules") / platform.release()
+    found = {tree: os.path.realpath(modules / tree) for tree in ("build", "source")}
+    with contextlib.suppress(OSError):
+        found["version.h"] = (modules / "build/include/generated/uapi/linux/version.h").read_text()
+    return found
 
 
 def _tracepoint_format(tracefs: Path, category: str, event: str) -> str:
@@ -203,16 +216,37 @@ def store(backend: Backend, probe_key: str, probe: CachedProbe) -> None:
     if folder is None:
         return
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not _trusted(folder.stat()):
+    folder_fd = _open_trusted_folder(folder)
+    if folder_fd is None:
         return
     document = {
         "key": probe_key,
         "maps": [{**cached._asdict(), "name": cached.name.decode()} for cached in probe.maps],
         "programs": [_program_document(program) for program in probe.programs],
     }
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as file:
-        json.dump(document, file)
-    os.replace(file.name, folder / f"{backend.name}.json")
+    entry = f"{backend.name}.json"
+    partial = f".{entry}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder_fd)
+        with open(fd, "w") as file:
+            json.dump(document, file)
+        os.replace(partial, entry, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial, dir_fd=folder_fd)
+        raise
+    finally:
+        os.close(folder_fd)
+
+
+def _open_trusted_folder(folder: Path) -> int | None:
+    """A descriptor of ``folder`` if it is a real directory (not a symbolic link) that only we
+    (root) may write to; entries are then opened relative to it, so it cannot be swapped meanwhile."""
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    if _trusted(os.fstat(folder_fd)):
+        return folder_fd
+    os.close(folder_fd)
+    return None
 
 
 def _program_document(program: CachedProgram) -> dict[str, Any]:
@@ -230,11 +264,16 @@ def load(backend: Backend, probe_key: str) -> CachedProbe | None:
     if folder is None:
         return None
     try:
-        if not _trusted(folder.stat()):
+        folder_fd = _open_trusted_folder(folder)
+        if folder_fd is None:
             return None
-        fd = os.open(folder / f"{backend.name}.json", os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            fd = os.open(f"{backend.name}.json", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
+        finally:
+            os.close(folder_fd)
         with open(fd, "rb") as file:
-            if not _trusted(os.fstat(file.fileno())):
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode) or not _trusted(status):
                 return None
             document = json.load(file)
         if document["key"] != probe_key:
@@ -282,3 +321,11 @@ def _check(probe: CachedProbe) -> None:
 def _trusted(status: os.stat_result) -> bool:
     """Owned by us (root) and writable by no one else."""
     return status.st_uid == os.geteuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def forget(backend: Backend) -> None:
+    """Remove ``backend``'s entry (one that loaded but miscounted): the next compile writes anew."""
+    folder = directory()
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            (folder / f"{backend.name}.json").unlink()

@@ -15,9 +15,8 @@ from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
 from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
-from netwatch_tui.probe.attach import attach_probe
+from netwatch_tui.probe.attach import attach_calibrated
 from netwatch_tui.probe.backends import choose_backend
-from netwatch_tui.probe.calibration import calibrate
 from netwatch_tui.probe.maps import ProbeMaps
 from netwatch_tui.process_info import ProcessInfo, ProcessInfoCache, user_name
 from netwatch_tui.source import Deliver
@@ -65,11 +64,11 @@ class ProbeSource:
     def run(self, deliver: Deliver, stop: threading.Event) -> None:
         backend = choose_backend(self.requested_backend)
         collect_less_often()
-        maps = ProbeMaps(attach_probe(backend))
+        maps, calibration = attach_calibrated(backend)
         try:
             # Exited processes read during calibration are reported in the first snapshot; the
             # calibration's own bytes are not anyone's traffic and leave with netwatch's entry.
-            pending = [r for r in calibrate(maps) if r.exited]
+            pending = [r for r in calibration if r.exited]
             maps.forget_processes([os.getpid()])
             self.backend = backend.name
             self.description = _limited_to(self.pids) or backend.name

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from netwatch_tui.probe import program_cache
-from netwatch_tui.probe.attach import attach_probe
+from netwatch_tui.probe.attach import attach_calibrated, attach_probe
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.bpf_objects import load_program, map_info, program_info
 from netwatch_tui.probe.handover import AttachedProbe
 from netwatch_tui.probe.maps import ProbeMaps
-from tests.bpf_programs import loaded_program_ids
+from tests.bpf_programs import loaded_program_ids, maps_used_by_programs
 from tests.markers import requires_bpf
 from tests.transfers import tcp_peek_then_read
 
@@ -51,13 +51,17 @@ def _attach(attached: list[AttachedProbe]) -> AttachedProbe:
     return attached[-1]
 
 
-def _programs(probe: AttachedProbe) -> list[tuple[bytes, int, str]]:
-    """(name, type, tag) of each program the probe holds; the kernel's tag hashes the instructions."""
+def _programs(probe: AttachedProbe) -> list[tuple[bytes, int, str, tuple[str, ...]]]:
+    """(name, type, tag, the maps it uses by name) of each program the probe holds. The kernel's tag
+    hashes the instructions with their map references zeroed: the map names show the relinking."""
+    map_names = {map_info(fd).id: name for name, fd in probe.map_fds.items()}
+    maps_used = maps_used_by_programs()
     found = []
     for fd in probe.held_fds:
         if "prog_id:" in _fdinfo(fd):
             info = program_info(fd)
-            found.append((info.name, info.type, bytes(info.tag).hex()))
+            used = tuple(map_names.get(map_id, "(another)") for map_id in maps_used[info.id])
+            found.append((info.name, info.type, bytes(info.tag).hex(), tuple(sorted(used))))
     return sorted(found)
 
 
@@ -176,6 +180,8 @@ def test_other_map_sizes_are_another_program(
         ),
         pytest.param(lambda entry: _edit(entry, _attached_elsewhere("kprobe:gone")), id="a missing function"),
         pytest.param(lambda entry: entry.chmod(0o622), id="writable by others"),
+        pytest.param(lambda entry: _moved_behind_a_link(entry), id="a symbolic link"),
+        pytest.param(lambda entry: _moved_behind_a_link(entry.parent), id="in a directory that is a link"),
         pytest.param(lambda entry: entry.parent.chmod(0o777), id="in a directory writable by others"),
         pytest.param(lambda entry: os.chown(entry, 65534, 0), id="owned by another user"),
     ],
@@ -188,6 +194,13 @@ def test_a_damaged_or_untrusted_entry_is_compiled_afresh(
     fresh = _attach(attached)
     assert not fresh.from_cache
     assert _programs(fresh) == programs
+
+
+def _moved_behind_a_link(path: Path) -> None:
+    """``path`` moved aside, a symbolic link to it in its place: what it holds is still root's."""
+    target = path.with_name(path.name + ".real")
+    path.rename(target)
+    path.symlink_to(target)
 
 
 def _edit(entry: Path, change) -> None:
@@ -208,6 +221,14 @@ def _attached_elsewhere(attachment: str):
     return change
 
 
+def _attached_elsewhere_by_name(name: str, attachments: list[str]):
+    def change(document: dict) -> None:
+        (program,) = [program for program in document["programs"] if program["name"] == name]
+        program["attachments"] = attachments
+
+    return change
+
+
 def _one_map_less(document: dict) -> None:
     document["maps"].pop()
 
@@ -220,28 +241,56 @@ def _half_an_instruction(document: dict) -> None:
     document["programs"][0]["instructions"] = "AAAA"  # base64 of three bytes
 
 
-@requires_bpf
-def test_a_program_the_kernel_refuses_is_compiled_afresh_and_replaced(
-    cache: Path, attached: list[AttachedProbe]
-) -> None:
-    _attach(attached).close()
-    entry = _entry(cache)
-    document = json.loads(entry.read_text())
-    # An exit (0x95) first: the verifier refuses to return R0 before it is set.
+def _exit_first(document: dict) -> None:
+    """An exit (0x95) first: the verifier refuses to return R0 before it is set."""
     last = document["programs"][-1]
     code = bytearray(base64.b64decode(last["instructions"]))
     code[0:8] = struct.pack("<BBhi", 0x95, 0, 0, 0)
     last["instructions"] = base64.b64encode(bytes(code)).decode()
-    entry.write_text(json.dumps(document))
+
+
+def _a_map_of_no_entries(document: dict) -> None:
+    """The kernel refuses to create a map of 0 entries: the maps before it were created already."""
+    document["maps"][3]["max_entries"] = 0
+
+
+@requires_bpf
+@pytest.mark.parametrize(
+    "refused", [pytest.param(_exit_first, id="a program"), pytest.param(_a_map_of_no_entries, id="a map")]
+)
+def test_an_entry_the_kernel_refuses_is_compiled_afresh_and_replaced(
+    cache: Path, attached: list[AttachedProbe], refused
+) -> None:
+    _attach(attached).close()
+    _edit(_entry(cache), refused)
     fds_before = set(os.listdir("/proc/self/fd"))
 
     fresh = _attach(attached)
     assert not fresh.from_cache
-    # What the refused attempt had created (its maps and the programs loaded before) is closed.
+    # What the refused attempt had created (maps, programs, perf events) is closed.
     assert set(os.listdir("/proc/self/fd")) - fds_before == {
         str(fd) for fd in [*fresh.map_fds.values(), *fresh.held_fds]
     }
     assert _attach(attached).from_cache  # the compile wrote a good entry in its place
+
+
+@requires_bpf
+def test_a_cached_probe_that_miscounts_is_dropped_and_compiled_afresh(
+    cache: Path, attached: list[AttachedProbe]
+) -> None:
+    """Loaded and attached, but its send program attached nowhere: the calibration finds TX
+    uncounted, so netwatch compiles instead, and the next run puts back the good compile."""
+    programs = _compiled_programs(attached)
+    _edit(_entry(cache), _attached_elsewhere_by_name("sock__sock_send", []))
+    maps, readings = attach_calibrated(choose_backend("auto"))
+    try:
+        assert not maps.from_cache
+        assert readings
+    finally:
+        maps.close()
+    restored = _attach(attached)
+    assert restored.from_cache
+    assert _programs(restored) == programs
 
 
 @requires_bpf
@@ -295,3 +344,20 @@ def test_map_references_are_taken_out_and_linked_again() -> None:
 )
 def test_code_that_cannot_be_relinked_is_not_kept(code: bytes) -> None:
     assert program_cache.split_references(code, [40, 41]) is None
+
+
+@requires_bpf
+@pytest.mark.parametrize("variable", ["NETWATCH_PROC_ENTRIES", "BCC_LINUX_VERSION_CODE", "BCC_KERNEL_SOURCE"])
+def test_the_key_changes_with_what_the_compile_reads(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    backend = choose_backend("auto")
+    before = program_cache.key(backend)
+    monkeypatch.setenv(variable, "4096")
+    assert before is not None and program_cache.key(backend) not in (None, before)
+
+
+@requires_bpf
+def test_the_key_changes_with_the_program_text() -> None:
+    backend = choose_backend("auto")
+    other_source = "kprobes.c" if backend.source_file == "tracepoints.c" else "tracepoints.c"
+    other = backend._replace(source_file=other_source)
+    assert program_cache.key(other) not in (None, program_cache.key(backend))
