@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.probe import environment, program_cache
+from netwatch_tui.probe import cache_key, environment, program_cache
 from netwatch_tui.probe.attach import attach_probe
 from netwatch_tui.probe.backends import Backend, choose_backend
 from netwatch_tui.probe.environment import Check
@@ -106,7 +106,7 @@ def _cache_check(backend: Backend) -> Check | str:
     folder = program_cache.directory()
     if folder is None:
         return f"probe cache: off ({program_cache.DIRECTORY_VARIABLE}=off), every run compiles"
-    if program_cache.key(backend) is None:
+    if cache_key.key(backend) is None:
         return "probe cache: cannot read what the compiled probe depends on, every run compiles"
     maps = ProbeMaps(attach_probe(backend))
     if not maps.from_cache:

@@ -8,7 +8,7 @@ import resource
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters
-from netwatch_tui.probe import program_cache
+from netwatch_tui.probe import cache_key, compiled_probe, program_cache
 from netwatch_tui.probe.backends import Backend
 from netwatch_tui.probe.bpf_objects import attach_kprobe, attach_tracepoint, create_map, load_program
 from netwatch_tui.probe.calibration import calibrate
@@ -21,7 +21,7 @@ from netwatch_tui.probe.maps import ProbeMaps
 def attach_probe(backend: Backend) -> AttachedProbe:
     """``backend``'s probe, attached: from the cache when it holds this very program (no compiler
     is started then), else compiled by the attach child, which fills the cache."""
-    probe_key = program_cache.key(backend) if program_cache.directory() else None
+    probe_key = cache_key.key(backend) if program_cache.directory() else None
     cached = program_cache.load(backend, probe_key) if probe_key else None
     if cached is not None:
         try:
@@ -54,7 +54,7 @@ def attach_calibrated(backend: Backend) -> tuple[ProbeMaps, list[ProcessCounters
         raise
 
 
-def restore(backend: Backend, cached: program_cache.CachedProbe) -> AttachedProbe:
+def restore(backend: Backend, cached: compiled_probe.CachedProbe) -> AttachedProbe:
     """Create ``cached``'s maps, load its programs and attach them; on any failure, undo it all."""
     _lift_memlock_limit()
     created: list[int] = []

@@ -21,7 +21,7 @@ import traceback
 from typing import Any
 
 from netwatch_tui.errors import NetwatchError
-from netwatch_tui.probe import program_cache
+from netwatch_tui.probe import cache_key, compiled_probe, program_cache
 from netwatch_tui.probe.backends import BACKENDS, Backend
 from netwatch_tui.probe.layout import MAPS
 from netwatch_tui.probe.loader import compile_program
@@ -70,8 +70,8 @@ def _keep_compiled(backend: Backend, program: Any, map_fds: list[int]) -> None:
     if program_cache.directory() is None:
         return
     with contextlib.suppress(Exception):
-        probe_key = program_cache.key(backend)
-        compiled = program_cache.record(program, map_fds) if probe_key else None
+        probe_key = cache_key.key(backend)
+        compiled = compiled_probe.record(program, map_fds) if probe_key else None
         if probe_key and compiled:
             program_cache.store(backend, probe_key, compiled)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch_tui.probe import program_cache
+from netwatch_tui.probe import cache_key, compiled_probe, program_cache
 from netwatch_tui.probe.attach import attach_calibrated, attach_probe
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.bpf_objects import load_program, map_info, program_info
@@ -170,6 +170,7 @@ def test_other_map_sizes_are_another_program(
     [
         pytest.param(lambda entry: entry.write_text("{not json"), id="not JSON"),
         pytest.param(lambda entry: entry.write_text("{}"), id="no fields"),
+        pytest.param(lambda entry: _edit(entry, _an_older_format), id="another format"),
         pytest.param(lambda entry: _edit(entry, _reference_past_the_end), id="a reference past the end"),
         pytest.param(lambda entry: _edit(entry, _one_map_less), id="a map missing"),
         pytest.param(lambda entry: _edit(entry, _a_wider_value), id="a map of another layout"),
@@ -207,6 +208,10 @@ def _edit(entry: Path, change) -> None:
     document = json.loads(entry.read_text())
     change(document)
     entry.write_text(json.dumps(document))
+
+
+def _an_older_format(document: dict) -> None:
+    document["format"] = program_cache.FORMAT - 1
 
 
 def _reference_past_the_end(document: dict) -> None:
@@ -318,7 +323,7 @@ def _load_imm64(source: int, immediate: int) -> bytes:
 
 def test_a_map_only_the_programs_use_is_kept_after_the_probes_own() -> None:
     map_fds = [40, 41]
-    assert program_cache.split_references(_load_imm64(1, 99) + _load_imm64(1, 40), map_fds) == (
+    assert compiled_probe.split_references(_load_imm64(1, 99) + _load_imm64(1, 40), map_fds) == (
         _load_imm64(1, 0) * 2,
         ((0, 2), (2, 0)),
     )
@@ -328,10 +333,10 @@ def test_a_map_only_the_programs_use_is_kept_after_the_probes_own() -> None:
 def test_map_references_are_taken_out_and_linked_again() -> None:
     exit_insn = struct.pack("<BBhi", 0x95, 0, 0, 0)
     code = _load_imm64(1, 41) + _load_imm64(0, 41) + _load_imm64(1, 40) + exit_insn
-    stripped, references = program_cache.split_references(code, [40, 41])
+    stripped, references = compiled_probe.split_references(code, [40, 41])
     assert references == ((0, 1), (4, 0))
     assert stripped == _load_imm64(1, 0) + _load_imm64(0, 41) + _load_imm64(1, 0) + exit_insn
-    program = program_cache.CachedProgram("f", b"f", 5, ("tracepoint:sock:x",), b"GPL", stripped, references)
+    program = compiled_probe.CachedProgram("f", b"f", 5, ("tracepoint:sock:x",), b"GPL", stripped, references)
     assert program.linked([7, 8]) == _load_imm64(1, 8) + _load_imm64(0, 41) + _load_imm64(1, 7) + exit_insn
 
 
@@ -343,16 +348,16 @@ def test_map_references_are_taken_out_and_linked_again() -> None:
     ],
 )
 def test_code_that_cannot_be_relinked_is_not_kept(code: bytes) -> None:
-    assert program_cache.split_references(code, [40, 41]) is None
+    assert compiled_probe.split_references(code, [40, 41]) is None
 
 
 @requires_bpf
 @pytest.mark.parametrize("variable", ["NETWATCH_PROC_ENTRIES", "BCC_LINUX_VERSION_CODE", "BCC_KERNEL_SOURCE"])
 def test_the_key_changes_with_what_the_compile_reads(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     backend = choose_backend("auto")
-    before = program_cache.key(backend)
+    before = cache_key.key(backend)
     monkeypatch.setenv(variable, "4096")
-    assert before is not None and program_cache.key(backend) not in (None, before)
+    assert before is not None and cache_key.key(backend) not in (None, before)
 
 
 @requires_bpf
@@ -360,4 +365,4 @@ def test_the_key_changes_with_the_program_text() -> None:
     backend = choose_backend("auto")
     other_source = "kprobes.c" if backend.source_file == "tracepoints.c" else "tracepoints.c"
     other = backend._replace(source_file=other_source)
-    assert program_cache.key(other) not in (None, program_cache.key(backend))
+    assert cache_key.key(other) not in (None, cache_key.key(backend))
