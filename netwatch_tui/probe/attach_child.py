@@ -71,7 +71,7 @@ def _keep_compiled(backend: Backend, program: Any, map_fds: list[int]) -> None:
         return
     with contextlib.suppress(Exception):
         probe_key = cache_key.key(backend)
-        compiled = compiled_probe.record(program, map_fds) if probe_key else None
+        compiled = compiled_probe.record(program, map_fds, backend.kernel_functions) if probe_key else None
         if probe_key and compiled:
             program_cache.store(backend, probe_key, compiled)
 

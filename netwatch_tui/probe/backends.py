@@ -67,6 +67,7 @@ class Backend(NamedTuple):
     unavailable_reason: str
     attach: Callable[[Any], None]
     program_type: Callable[[Any], int]
+    kernel_functions: tuple[str, ...] = ()  # those its kprobes may attach to
 
 
 def _attach_tracepoints(program: Any) -> None:
@@ -110,6 +111,7 @@ KPROBES = Backend(
     unavailable_reason="the kernel has no kprobes (no kprobe_events in tracefs)",
     attach=_attach_kprobes,
     program_type=lambda bpf: bpf.KPROBE,
+    kernel_functions=tuple(dict.fromkeys(kernel_function for _, kernel_function, _ in _KPROBES)),
 )
 
 BACKENDS = {backend.name: backend for backend in (TRACEPOINTS, KPROBES)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 from netwatch_tui.probe import bpf_objects
@@ -83,13 +84,14 @@ def split_references(code: bytes, map_fds: list[int]) -> tuple[bytes, tuple[tupl
     return bytes(stripped), tuple(references)
 
 
-def record(program: Any, map_fds: list[int]) -> CachedProbe | None:
+def record(program: Any, map_fds: list[int], kernel_functions: Collection[str]) -> CachedProbe | None:
     """What BCC loaded and attached (``program``, in the attach child, with ``map_fds`` in the
-    order of layout.MAPS); None if it cannot be put back without BCC."""
+    order of layout.MAPS and kprobes on some of ``kernel_functions``); None if it cannot be put
+    back without BCC."""
     map_fds = list(map_fds)  # split_references adds the maps only the programs know
-    attachments = _attachments(program)
-    if set(attachments) != set(program.funcs):
-        return None  # a function loaded but not attached: not something this module replays
+    attachments = attachments_of(program, kernel_functions)
+    if attachments is None or set(attachments) != set(program.funcs):
+        return None  # attached elsewhere, or loaded and not attached: not something this replays
     from bcc.libbcc import lib  # deferred: only the attach child, which compiled with BCC, records
 
     license_name = lib.bpf_module_license(program.module)
@@ -113,18 +115,24 @@ def record(program: Any, map_fds: list[int]) -> CachedProbe | None:
     return CachedProbe(maps, tuple(programs))
 
 
-def _attachments(program: Any) -> dict[bytes, list[str]]:
-    """Where each of BCC's functions is attached, by function name, from BCC's own bookkeeping."""
+def attachments_of(program: Any, kernel_functions: Collection[str]) -> dict[bytes, list[str]] | None:
+    """Where each of BCC's functions is attached, by function name, from BCC's own bookkeeping;
+    None if a kprobe is on none of ``kernel_functions``."""
+    # BCC names a kprobe's event "p_<kernel function>" ("r_" for a return probe) with "+" and "."
+    # made "_": the function is found again among those the backend asked for.
+    by_event_name = {name.replace("+", "_").replace(".", "_").encode(): name for name in kernel_functions}
     found: dict[bytes, list[str]] = {}
     for tracepoint in program.tracepoint_fds:
         # BCC attaches TRACEPOINT_PROBE(category, event)'s function, "tracepoint__category__event".
         function = b"tracepoint__" + tracepoint.replace(b":", b"__", 1)
         found.setdefault(function, []).append(f"tracepoint:{tracepoint.decode()}")
     for event, by_function in program.kprobe_fds.items():
-        # BCC names the event "p_<kernel function>" for an entry probe, "r_<...>" for a return probe.
         kind = "kprobe" if event.startswith(b"p_") else "kretprobe"
+        kernel_function = by_event_name.get(event[2:])
+        if kernel_function is None:
+            return None
         for function in by_function:
-            found.setdefault(function, []).append(f"{kind}:{event[2:].decode()}")
+            found.setdefault(function, []).append(f"{kind}:{kernel_function}")
     return found
 
 

@@ -11,6 +11,7 @@ import socket
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -366,3 +367,24 @@ def test_the_key_changes_with_the_program_text() -> None:
     other_source = "kprobes.c" if backend.source_file == "tracepoints.c" else "tracepoints.c"
     other = backend._replace(source_file=other_source)
     assert cache_key.key(other) not in (None, cache_key.key(backend))
+
+
+class _BccProgram(NamedTuple):
+    """The part of BCC's BPF object that says where its functions are attached."""
+
+    tracepoint_fds: dict[bytes, int]
+    kprobe_fds: dict[bytes, dict[bytes, int]]
+
+
+def test_attachments_are_read_from_bccs_bookkeeping() -> None:
+    program = _BccProgram(
+        {b"sock:sock_send_length": 3},
+        {b"p_foo_isra_0": {b"entry": 4}, b"r_foo_isra_0": {b"leave": 5}, b"r_bar": {b"leave": 6}},
+    )
+    assert compiled_probe.attachments_of(program, ["bar", "foo.isra.0"]) == {
+        b"tracepoint__sock__sock_send_length": ["tracepoint:sock:sock_send_length"],
+        b"entry": ["kprobe:foo.isra.0"],
+        b"leave": ["kretprobe:foo.isra.0", "kretprobe:bar"],
+    }
+    # A kprobe on a function the backend did not ask for: its true name cannot be told.
+    assert compiled_probe.attachments_of(program, ["bar"]) is None
