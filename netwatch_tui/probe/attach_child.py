@@ -6,7 +6,8 @@ It compiles BACKEND's program with BCC, attaches it, and sends the descriptors o
 and perf events over the SOCK_SEQPACKET socket FD (SCM_RIGHTS) with a JSON header; or a JSON
 ``{"error": ...}`` line naming the fix. A probe attached through perf events lives as long as one
 descriptor of it is open, so once the parent holds them this process exits, taking BCC's memory
-(LLVM: tens of megabytes) with it.
+(LLVM: tens of megabytes) with it. Before it exits, it keeps what it compiled in the probe cache
+(program_cache.py), from which later runs attach the same program without starting it at all.
 """
 
 from __future__ import annotations
