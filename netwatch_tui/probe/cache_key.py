@@ -44,7 +44,7 @@ def key(backend: Backend) -> str | None:
             "map_sizes": map_sizes(),
             "cpus": possible_cpus(),
             "kernel": [platform.release(), platform.version(), platform.machine()],
-            "btf": hashlib.sha256(VMLINUX_BTF.read_bytes()).hexdigest(),
+            "btf": _digest(VMLINUX_BTF),
             "tracepoints": [_tracepoint_format(tracefs, *found) for found in _TRACEPOINT_PROBE.findall(text)],
             "headers": _headers(),
             "bcc_environment": {name: os.environ.get(name) for name in _BCC_VARIABLES},
@@ -53,6 +53,13 @@ def key(backend: Backend) -> str | None:
     except OSError:
         return None
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _digest(path: Path) -> str:
+    """The file's SHA-256, read in pieces: the kernel's BTF is some 5 MB, which read whole would
+    stay in the long-lived monitor's peak memory."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _headers() -> dict[str, str]:
