@@ -19,8 +19,8 @@ from pathlib import Path
 
 from bench.lib import conditions_line, median, table, write_result
 from bench.overhead import LOADS, _program_stats, run_iperf, throughput
-from netwatch_tui.probe.backends import TRACEPOINTS
-from netwatch_tui.probe.loader import BPF_DIR, COMMON_SOURCE, compile_flags
+from netwatch_tui.probe.backends import BPF_DIR, COMMON_SOURCE, TRACEPOINTS
+from netwatch_tui.probe.loader import compile_flags
 
 _PROBES = """
 TRACEPOINT_PROBE(sock, sock_send_length)

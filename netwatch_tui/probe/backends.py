@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe import environment
+
+BPF_DIR = Path(__file__).parent / "bpf"
+# BCC rewrites map calls and generates tracepoint argument structs only in the text it is given,
+# not in #included files: the shared maps and helpers, then the backend's hooks, then the hooks
+# every backend shares, are put together into one text.
+COMMON_SOURCE = "common.c"
+LIFECYCLE_SOURCE = "lifecycle.c"
 
 _LIFECYCLE_TRACEPOINTS = {
     "sock:inet_sock_set_state": "tracepoint__sock__inet_sock_set_state",
@@ -113,6 +121,13 @@ KPROBES = Backend(
     program_type=lambda bpf: bpf.KPROBE,
     kernel_functions=tuple(dict.fromkeys(kernel_function for _, kernel_function, _ in _KPROBES)),
 )
+
+
+def program_text(backend: Backend) -> str:
+    """The one C text BCC compiles for ``backend``."""
+    parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
+    return "\n".join((BPF_DIR / name).read_text() for name in parts)
+
 
 BACKENDS = {backend.name: backend for backend in (TRACEPOINTS, KPROBES)}
 

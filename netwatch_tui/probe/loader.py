@@ -10,21 +10,14 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.probe import environment
-from netwatch_tui.probe.backends import Backend
+from netwatch_tui.probe.backends import Backend, program_text
 from netwatch_tui.probe.btf import BtfError, KernelTypes
 from netwatch_tui.probe.maps import map_sizes, possible_cpus
 
-BPF_DIR = Path(__file__).parent / "bpf"
-# BCC rewrites map calls and generates tracepoint argument structs only in the text it is given,
-# not in #included files: the shared maps and helpers, then the backend's hooks, then the hooks
-# every backend shares, are put together into one text.
-COMMON_SOURCE = "common.c"
-LIFECYCLE_SOURCE = "lifecycle.c"
 _SOCK_COMMON_FIELDS = {
     "OFF_DADDR": "skc_daddr",
     "OFF_RCV_SADDR": "skc_rcv_saddr",
@@ -34,12 +27,6 @@ _SOCK_COMMON_FIELDS = {
     "OFF_V6_DADDR": "skc_v6_daddr",
     "OFF_V6_RCV_SADDR": "skc_v6_rcv_saddr",
 }
-
-
-def program_text(backend: Backend) -> str:
-    """The one C text BCC compiles for ``backend``."""
-    parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
-    return "\n".join((BPF_DIR / name).read_text() for name in parts)
 
 
 def compile_flags() -> list[str]:
