@@ -31,7 +31,7 @@ class CachedProgram(NamedTuple):
     attachments: tuple[str, ...]  # "tracepoint:sock:sock_send_length", "kprobe:tcp_sendmsg", "kretprobe:..."
     license: bytes
     instructions: bytes  # map references' immediates zeroed
-    map_references: tuple[tuple[int, int], ...]  # (instruction index, index of the map in MAPS)
+    map_references: tuple[tuple[int, int], ...]  # (instruction index, index into CachedProbe.maps)
 
     def linked(self, map_fds: list[int]) -> bytes:
         """The instructions with each map reference holding that map's descriptor."""
@@ -43,7 +43,7 @@ class CachedProgram(NamedTuple):
 
 
 class CachedMap(NamedTuple):
-    """The shape of one map, in the order of layout.MAPS."""
+    """The shape of one map: layout.MAPS's first, in its order, then those only the programs use."""
 
     map_type: int
     key_size: int
