@@ -13,16 +13,20 @@ import pytest
 
 
 def loaded_program_ids() -> set[int]:
-    if shutil.which("bpftool") is None:
-        pytest.fail("bpftool is missing: ./dev.sh setup installs it")
-    listing = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, check=True).stdout
-    return {program["id"] for program in json.loads(listing)}
+    return {program["id"] for program in _loaded_programs()}
 
 
 def maps_used_by_programs() -> dict[int, list[int]]:
     """The ids of the maps each loaded program uses, by program id."""
+    return {program["id"]: sorted(program.get("map_ids", [])) for program in _loaded_programs()}
+
+
+def _loaded_programs() -> list[dict]:
+    """Every BPF program the kernel has loaded, as bpftool lists it."""
+    if shutil.which("bpftool") is None:
+        pytest.fail("bpftool is missing: ./dev.sh setup installs it")
     listing = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, check=True).stdout
-    return {program["id"]: sorted(program.get("map_ids", [])) for program in json.loads(listing)}
+    return json.loads(listing)
 
 
 def program_ids_held_by(pid: int | str) -> set[int]:
