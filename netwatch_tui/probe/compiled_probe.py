@@ -25,7 +25,6 @@ _INSTRUCTION = struct.Struct("<BBhi")  # opcode, dst/src registers, offset, imme
 class CachedProgram(NamedTuple):
     """One compiled program: its instructions, whose map references are to be filled in."""
 
-    function: str
     name: bytes  # the kernel's (truncated) name for it, as BCC gave it
     program_type: int
     attachments: tuple[str, ...]  # "tracepoint:sock:sock_send_length", "kprobe:tcp_sendmsg", "kretprobe:..."
@@ -103,7 +102,6 @@ def record(program: Any, map_fds: list[int], kernel_functions: Collection[str]) 
         info = bpf_objects.program_info(loaded.fd)
         programs.append(
             CachedProgram(
-                function.decode(),
                 info.name,
                 info.type,
                 tuple(attachments[function]),

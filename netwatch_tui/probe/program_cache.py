@@ -26,7 +26,7 @@ from netwatch_tui.probe.compiled_probe import CachedMap, CachedProbe, CachedProg
 DEFAULT_DIRECTORY = Path("/var/cache/netwatch-tui")
 # NETWATCH_PROBE_CACHE=DIR keeps the cache elsewhere; NETWATCH_PROBE_CACHE=off compiles every time.
 DIRECTORY_VARIABLE = "NETWATCH_PROBE_CACHE"
-FORMAT = 2  # of an entry: one of another format is not read
+FORMAT = 3  # of an entry: one of another format is not read
 
 
 def directory() -> Path | None:
@@ -116,7 +116,6 @@ def load(backend: Backend, probe_key: str) -> CachedProbe | None:
 
 def _program_from(entry: dict[str, Any]) -> CachedProgram:
     return CachedProgram(
-        function=entry["function"],
         name=entry["name"].encode(),
         program_type=int(entry["program_type"]),
         attachments=tuple(str(attachment) for attachment in entry["attachments"]),

@@ -337,7 +337,7 @@ def test_map_references_are_taken_out_and_linked_again() -> None:
     stripped, references = compiled_probe.split_references(code, [40, 41])
     assert references == ((0, 1), (4, 0))
     assert stripped == _load_imm64(1, 0) + _load_imm64(0, 41) + _load_imm64(1, 0) + exit_insn
-    program = compiled_probe.CachedProgram("f", b"f", 5, ("tracepoint:sock:x",), b"GPL", stripped, references)
+    program = compiled_probe.CachedProgram(b"f", 5, ("tracepoint:sock:x",), b"GPL", stripped, references)
     assert program.linked([7, 8]) == _load_imm64(1, 8) + _load_imm64(0, 41) + _load_imm64(1, 7) + exit_insn
 
 
