@@ -8,8 +8,6 @@ from typing import NamedTuple
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts
 
-_NEVER_SEEN = (NO_BYTES, 0)
-
 
 class ProcessDelta(NamedTuple):
     """One process's reading and the bytes it moved since the previous reading."""
@@ -34,22 +32,45 @@ class Accountant:
     def __init__(self, grace_reads: int = 3) -> None:
         self._grace_reads = grace_reads
         self._reads = 0
-        # identity -> (last counts, number of the read that last saw it)
-        self._baselines: dict[tuple[int, int], tuple[ByteCounts, int]] = {}
+        self._baselines: dict[tuple[int, int], ByteCounts] = {}  # identity -> last counts
+        # identity -> number of the last read that saw it, for the baselines the latest read missed
+        self._missing: dict[tuple[int, int], int] = {}
 
-    def advance(self, readings: Iterable[ProcessCounters]) -> list[ProcessDelta]:
+    def advance(
+        self, readings: Iterable[ProcessCounters], unchanged: Iterable[tuple[int, int]] = ()
+    ) -> list[ProcessDelta]:
+        """The deltas of ``readings``. ``unchanged`` names the processes also seen in this read whose
+        counters are the very ones of their previous reading: they moved nothing, keep their
+        baselines, and get no delta (with 1,000 mostly idle processes, skipping them is most of
+        the saving)."""
         self._reads += 1
         deltas = []
-        baselines, reads = self._baselines, self._reads
+        baselines = self._baselines
+        seen = set(unchanged)
         for reading in readings:
             identity, counts = reading.identity, reading.counts
-            previous = baselines.get(identity, _NEVER_SEEN)[0]
+            previous = baselines.get(identity, NO_BYTES)
             moved = NO_BYTES if previous is counts else counts - previous  # idle: the very same object
             deltas.append(ProcessDelta(reading, moved))
             if reading.exited:
                 baselines.pop(identity, None)
+                self._missing.pop(identity, None)
             else:
-                baselines[identity] = (counts, reads)
-        oldest = self._reads - self._grace_reads
-        self._baselines = {key: value for key, value in self._baselines.items() if value[1] > oldest}
+                baselines[identity] = counts
+                seen.add(identity)
+        self._forget_unseen(seen)
         return deltas
+
+    def _forget_unseen(self, seen: set[tuple[int, int]]) -> None:
+        """Drop the baselines missed by ``grace_reads`` reads in a row (set operations: this runs
+        every interval over every process)."""
+        missing = self._missing
+        for identity in missing.keys() & seen:
+            del missing[identity]
+        baselines, reads = self._baselines, self._reads
+        for identity in baselines.keys() - seen - missing.keys():
+            missing[identity] = reads - 1  # seen by the previous read, missed by this one
+        oldest = reads - self._grace_reads
+        for identity in [identity for identity, last in missing.items() if last <= oldest]:
+            del missing[identity]
+            baselines.pop(identity, None)

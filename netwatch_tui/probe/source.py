@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Collection
+from typing import NamedTuple
 
 from netwatch_tui.connection_counter import ConnectionCounter
 from netwatch_tui.connections import ConnectionTables, traffic_by_socket
@@ -14,7 +15,7 @@ from netwatch_tui.gc_tuning import collect_less_often
 from netwatch_tui.model.accounting import Accountant, ProcessDelta
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.model.schedule import StaggeredSchedule
-from netwatch_tui.model.snapshot import Connection, ProcessStats, Snapshot
+from netwatch_tui.model.snapshot import NO_BYTES, Connection, ProcessStats, Snapshot
 from netwatch_tui.probe.attach import attach_calibrated
 from netwatch_tui.probe.backends import choose_backend
 from netwatch_tui.probe.maps import ProbeMaps
@@ -34,6 +35,32 @@ FORCED_VERIFY_SECONDS = 3.0
 TRIM_SECONDS = 10.0
 
 
+class _Kept(NamedTuple):
+    """A live process's last record and what it was made from, reused while none of it changes."""
+
+    reading: ProcessCounters
+    identity: tuple[int, int]
+    info: ProcessInfo
+    stats: ProcessStats
+
+
+def _split_quiet(
+    readings: list[ProcessCounters], last: dict[int, _Kept]
+) -> tuple[list[_Kept], list[ProcessCounters]]:
+    """The readings of processes that moved nothing in this interval nor in the one before (the
+    very counters object of their last record, whose delta was NO_BYTES), as their records; and
+    the others. With 1,000 processes, most of them idle in any one interval, the quiet ones skip
+    every later stage but the connection count."""
+    quiet, changed = [], []
+    for reading in readings:
+        kept = last.get(reading.tgid)
+        if kept is not None and kept.reading is reading and kept.stats.delta is NO_BYTES:
+            quiet.append(kept)
+        else:
+            changed.append(reading)
+    return quiet, changed
+
+
 class ProbeSource:
     """Counts every process's bytes in the kernel and delivers a Snapshot every ``interval`` seconds.
 
@@ -51,12 +78,11 @@ class ProbeSource:
         self._watched: frozenset[int] = frozenset()
         self._accountant = Accountant()
         self._info = ProcessInfoCache()
-        self._known: dict[tuple[int, int], ProcessInfo] = {}
         self._verify = StaggeredSchedule(VERIFY_SECONDS)
         self._exits_unrecorded = 0
         self._verify_all_until = 0.0
         self._conns = ConnectionCounter()
-        self._last_stats: dict[tuple[int, int], tuple[ProcessCounters, ProcessInfo | None, ProcessStats]] = {}
+        self._kept: dict[int, _Kept] = {}  # by tgid: each live process's last record
 
     def watch_connections(self, pids: frozenset[int]) -> None:
         self._watched = frozenset(pids)  # one reference swap: safe across threads
@@ -95,38 +121,51 @@ class ProbeSource:
                 next_trim = now + TRIM_SECONDS
 
     def _snapshot(self, maps: ProbeMaps, readings: list[ProcessCounters], elapsed: float) -> Snapshot:
-        deltas = self._accountant.advance(readings)
         if self.pids:
-            deltas = [d for d in deltas if d.reading.tgid in self.pids]
+            readings = [r for r in readings if r.tgid in self.pids]
         now = time.monotonic()
         drops = maps.drops()
         if drops.exits > self._exits_unrecorded:  # someone may be gone unrecorded, or still exiting
             self._verify_all_until = now + FORCED_VERIFY_SECONDS
         self._exits_unrecorded = drops.exits
         verify_all = now < self._verify_all_until
-        verify_due = self._verify.take_due({d.reading.identity for d in deltas if not d.reading.exited}, now)
-        known: dict[tuple[int, int], ProcessInfo] = {}
+        last, self._kept = self._kept, {}
+        quiet, changed = _split_quiet(readings, last)
+        live = {kept.identity for kept in quiet}
+        live.update(r.identity for r in changed if not r.exited)
+        verify_due = self._verify.take_due(live, now)
+        if verify_all or verify_due:  # a quiet process due for its check takes the full path
+            checked = [k for k in quiet if verify_all or k.identity in verify_due]
+            if checked:
+                changed += [k.reading for k in checked]
+                quiet = [k for k in quiet if not (verify_all or k.identity in verify_due)]
+        deltas = self._accountant.advance(changed, [kept.identity for kept in quiet])
         described: list[tuple[ProcessDelta, ProcessInfo | None, bool]] = []
         gone: list[ProcessCounters] = []
         for delta in deltas:
             reading = delta.reading
             identity = reading.identity
-            info = None if reading.exited else self._describe(reading, verify_all or identity in verify_due)
+            kept = last.get(reading.tgid)
+            known = kept.info if kept is not None and kept.identity == identity else None
+            info = (
+                None
+                if reading.exited
+                else self._describe(reading, known, verify_all or identity in verify_due)
+            )
             if info is not None:
-                known[identity] = info
                 described.append((delta, info, True))
                 continue
             if not reading.exited:
                 gone.append(reading)
-            described.append((delta, self._known.get(identity), False))
-        self._known = known
+            described.append((delta, known, False))
         # The live processes, each with what makes its connections be recounted when it changes
         # (see connection_counter.py).
-        tokens = {
-            d.reading.tgid: (d.reading.first_ns, d.reading.socket_events)
+        tokens = {k.reading.tgid: (k.reading.first_ns, k.reading.socket_events) for k in quiet}
+        tokens.update(
+            (d.reading.tgid, (d.reading.first_ns, d.reading.socket_events))
             for d, _, alive in described
             if alive
-        }
+        )
         self._info.keep_only(tokens)
         if gone:  # their last bytes are in this snapshot; free their kernel entries
             maps.forget_processes([r.tgid for r in gone])
@@ -136,44 +175,60 @@ class ProbeSource:
             time=time.time(),
             interval=elapsed,
             backend=self.backend,
-            processes=self._all_stats(described),
+            processes=self._quiet_stats(quiet) + self._changed_stats(described, last),
             dropped_updates=drops.updates,
             connections=self._connections(maps, tables, watched),
         )
 
-    def _all_stats(
-        self, described: list[tuple[ProcessDelta, ProcessInfo | None, bool]]
-    ) -> tuple[ProcessStats, ...]:
-        """Every process's record; an idle process whose record would not change keeps its last one."""
-        last, self._last_stats = self._last_stats, {}
+    def _quiet_stats(self, quiet: list[_Kept]) -> tuple[ProcessStats, ...]:
+        """The records of the quiet processes: their last ones, with a new connection count if any."""
         records = []
-        for delta, info, alive in described:
-            reading = delta.reading
-            identity = reading.identity
-            conns = self._conns.count(reading.tgid) if alive else 0
-            cached = last.get(identity)
-            if (
-                cached is not None
-                and cached[0] is reading  # the very objects: unchanged counters and details
-                and cached[1] is info
-                and cached[2].delta is delta.delta
-                and (cached[2].conns, cached[2].alive) == (conns, alive)
-            ):
-                stats = cached[2]
-            else:
-                stats = _stats(delta, info, conns, alive)
-            self._last_stats[identity] = (reading, info, stats)
+        count = self._conns.count
+        for kept in quiet:
+            stats = kept.stats
+            conns = count(kept.reading.tgid)
+            if conns != stats.conns:
+                stats = stats._replace(conns=conns)
+                kept = kept._replace(stats=stats)
+            self._kept[kept.reading.tgid] = kept
             records.append(stats)
         return tuple(records)
 
-    def _describe(self, reading: ProcessCounters, verify: bool) -> ProcessInfo | None:
-        """The process's details; asked of /proc on first sight, then when ``verify`` says so: every
-        VERIFY_SECONDS (staggered), and for everyone after the kernel failed to record an exit.
+    def _changed_stats(
+        self, described: list[tuple[ProcessDelta, ProcessInfo | None, bool]], last: dict[int, _Kept]
+    ) -> tuple[ProcessStats, ...]:
+        """The records of the other processes; one whose record would not change keeps its last one."""
+        records = []
+        for delta, info, alive in described:
+            reading = delta.reading
+            conns = self._conns.count(reading.tgid) if alive else 0
+            kept = last.get(reading.tgid)
+            if (
+                alive
+                and kept is not None
+                and kept.reading is reading  # the very objects: unchanged counters and details
+                and kept.info is info
+                and kept.stats.delta is delta.delta
+                and kept.stats.conns == conns
+            ):
+                stats = kept.stats
+            else:
+                stats = _stats(delta, info, conns, alive)
+            if alive:
+                self._kept[reading.tgid] = _Kept(reading, reading.identity, info, stats)
+            records.append(stats)
+        return tuple(records)
+
+    def _describe(
+        self, reading: ProcessCounters, known: ProcessInfo | None, verify: bool
+    ) -> ProcessInfo | None:
+        """The process's details (``known``: those found last time); asked of /proc on first sight,
+        then when ``verify`` says so: every VERIFY_SECONDS (staggered), and for everyone after the
+        kernel failed to record an exit.
 
         In between, the kernel's exit hook is what says a process is gone (it moves the entry to
         the exited map); the checks catch exits that hook could not record.
         """
-        known = self._known.get(reading.identity)
         if known is not None and not verify:
             return known
         return self._info.lookup(reading.tgid, reading.first_ns)

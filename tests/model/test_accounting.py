@@ -69,3 +69,26 @@ def test_baselines_of_vanished_processes_are_dropped_after_the_grace_reads() -> 
     accountant.advance([])
     accountant.advance([])
     assert deltas(accountant, reading(7, 100, 0)) == [(7, Traffic(100, 0))]
+
+
+def test_processes_named_unchanged_keep_their_baselines_past_the_grace_reads() -> None:
+    accountant = Accountant(grace_reads=2)
+    accountant.advance([reading(7, 100, 0)])
+    for _ in range(4):
+        assert accountant.advance([], unchanged=[(7, 100)]) == []
+    assert deltas(accountant, reading(7, 130, 0)) == [(7, Traffic(30, 0))]
+
+
+def test_grace_reads_count_from_the_last_read_that_saw_the_process() -> None:
+    """Unchanged for a while, then missing: the grace starts when it goes missing, not before."""
+    accountant = Accountant(grace_reads=3)
+    accountant.advance([reading(7, 100, 0)])
+    for _ in range(5):
+        accountant.advance([], unchanged=[(7, 100)])
+    accountant.advance([])
+    accountant.advance([])
+    assert deltas(accountant, reading(7, 100, 40, exited=True)) == [(7, Traffic(0, 40))]
+    accountant.advance([reading(8, 1, 0)])
+    for _ in range(3):
+        accountant.advance([])
+    assert deltas(accountant, reading(8, 1, 0)) == [(8, Traffic(1, 0))]  # dropped after the grace
