@@ -133,7 +133,10 @@ class ProbeMaps:
         sizes = map_sizes()
         self._cpus = possible_cpus()
         self._proc_slots, self._sock_slots = sizes["PROC_SLOTS"], sizes["SOCK_SLOTS"]  # per CPU
-        self._last_live: dict[int, tuple[bytes, tuple[int, ...] | None, ProcessCounters]] = {}
+        # tgid -> its entry's bytes, slot counts, reading and identity, as last read
+        self._last_live: dict[
+            int, tuple[bytes, tuple[int, ...] | None, ProcessCounters, tuple[int, int]]
+        ] = {}
         self._socket_floor: dict[tuple, Traffic] = {}
 
     def take_processes(self) -> list[ProcessCounters]:
@@ -154,28 +157,32 @@ class ProbeMaps:
         ]
         retired = {(reading.tgid, reading.first_ns) for reading in readings}
         last, self._last_live = self._last_live, {}
-        for (tgid,), raw in zip(TGID.iter_unpack(live_keys), _values(live)):
-            identity = (tgid, FIRST_NS.unpack_from(raw)[0])
-            if identity in retired:  # it exited between the two reads: its record has it all
+        size = PROC_VALUE.size
+        for (tgid,), start in zip(TGID.iter_unpack(live_keys), range(0, len(live), size)):
+            raw = live[start : start + size]
+            cached = last.get(tgid)
+            same_entry = cached is not None and cached[0] == raw
+            identity = cached[3] if same_entry else (tgid, FIRST_NS.unpack_from(raw)[0])
+            if retired and identity in retired:  # it exited between the two reads: its record has it all
                 continue
             extra = slots.get(identity)
-            cached = last.get(tgid)
-            unchanged = cached is not None and cached[0] == raw and cached[1] == extra
-            reading = cached[2] if unchanged else decode_process(tgid, raw, exited=False, slots=extra)
-            self._last_live[tgid] = (raw, extra, reading)
+            if same_entry and cached[1] == extra:
+                reading = cached[2]
+            else:
+                reading = decode_process(tgid, raw, exited=False, slots=extra)
+            self._last_live[tgid] = (raw, extra, reading, identity)
             readings.append(reading)
         return readings
 
     def _process_slots(self) -> dict[tuple[int, int], tuple[int, ...]]:
         """Bytes in the process slots, summed over the CPUs, by process (tgid, first_ns)."""
         raw = read_array(self._fds["proc_slots"], self._cpus * self._proc_slots, PROC_SLOT.size)
-        owners = memoryview(raw).cast("I")[:: PROC_SLOT.size // 4].tolist()  # each slot's tgid
         found: dict[tuple[int, int], tuple[int, ...]] = {}
-        for index in [index for index, tgid in enumerate(owners) if tgid]:  # most slots are free
-            tgid, _, first_ns, *counts = PROC_SLOT.unpack_from(raw, index * PROC_SLOT.size)
-            identity = (tgid, first_ns)
-            earlier = found.get(identity)
-            found[identity] = tuple(counts) if earlier is None else tuple(map(sum, zip(earlier, counts)))
+        for slot in PROC_SLOT.iter_unpack(raw):
+            if slot[0]:  # its owner's tgid (0: free)
+                identity = (slot[0], slot[2])
+                earlier = found.get(identity)
+                found[identity] = slot[3:] if earlier is None else tuple(map(sum, zip(earlier, slot[3:])))
         return found
 
     def forget_processes(self, tgids: list[int]) -> None:
