@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from netwatch_tui.model.snapshot import ByteCounts, ProcessStats, Snapshot, Traffic
+from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, ProcessStats, Snapshot, Traffic
 from netwatch_tui.model.text import decode_untrusted
 
 
@@ -37,8 +37,9 @@ class RecordEncoder:
 
     The same characters json.dumps would write, in under half the time: with 1,000 processes
     sending every interval, encoding was the larger part of netwatch's own work. A process's
-    identity fields (pid, name, cmdline, user) are encoded once and kept while it is reported; its
-    numbers are written by one %-format.
+    identity fields (pid, name, cmdline, user) are encoded once and kept while it is in the
+    snapshots (most processes send now and then, not every interval); its numbers are written by
+    one %-format.
     """
 
     def __init__(self, include_loopback: bool) -> None:
@@ -47,10 +48,16 @@ class RecordEncoder:
 
     def encode(self, snapshot: Snapshot) -> str:
         include_loopback = self._include_loopback
-        last, self._identities = self._identities, {}
+        identities = self._identities
+        if len(identities) > 2 * len(snapshot.processes) + 64:  # those gone, now and then
+            self._identities = identities = {
+                key: identities[key] for key in (p[:4] for p in snapshot.processes) if key in identities
+            }
         processes = []
         rate = snapshot.rate
         for process in snapshot.processes:
+            if process[6] is NO_BYTES and process[8]:  # delta, alive: a live process that moved nothing
+                continue
             # One unpacking instead of an attribute lookup per field: this loop runs for every process
             # that moved bytes, every interval.
             _, _, _, _, start, conns, delta, total, alive = process
@@ -61,8 +68,9 @@ class RecordEncoder:
                 continue
             shown = total.shown(include_loopback)
             key = process[:4]  # pid, name, cmdline, user
-            identity = last.get(key) or _identity(process)
-            self._identities[key] = identity
+            identity = identities.get(key)
+            if identity is None:
+                identity = identities[key] = _identity(process)
             numbers = _PROCESS_NUMBERS % (
                 conns,
                 tx,
