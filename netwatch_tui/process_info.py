@@ -1,7 +1,7 @@
 """Names, command lines and users of processes, asked of /proc through psutil and cached.
 
-The cache is keyed by ``(pid, start time)``, so a reused pid is never described with its
-predecessor's name.
+The cache is keyed by pid and checked against the start time, so a reused pid is never
+described with its predecessor's name.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class ProcessInfoCache:
     """Describes live processes; ``lookup`` returns None for a process that is gone."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, float], ProcessInfo] = {}
+        self._cache: dict[int, ProcessInfo] = {}  # by pid; its start_time tells a reused pid apart
 
     def lookup(self, pid: int, first_seen_ns: int) -> ProcessInfo | None:
         """The process ``pid`` if it is the one the kernel first saw at ``first_seen_ns``.
@@ -78,13 +78,12 @@ class ProcessInfoCache:
         started = start_time(pid)
         if started is None or started > monotonic_to_epoch(first_seen_ns) + START_TIME_TOLERANCE:
             return None
-        key = (pid, started)
-        info = self._cache.get(key)
-        if info is None:
+        info = self._cache.get(pid)
+        if info is None or info.start_time != started:
             info = self._describe(pid, started)
             if info is None:
                 return None
-            self._cache[key] = info
+            self._cache[pid] = info
         return info
 
     @staticmethod
@@ -112,5 +111,5 @@ class ProcessInfoCache:
 
     def keep_only(self, pids: Iterable[int]) -> None:
         """Forget every process but these (the others are gone)."""
-        wanted = set(pids)
-        self._cache = {key: info for key, info in self._cache.items() if key[0] in wanted}
+        for pid in self._cache.keys() - pids:
+            del self._cache[pid]

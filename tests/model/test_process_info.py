@@ -56,6 +56,17 @@ def test_cache_is_keyed_by_pid_and_start_time() -> None:
     assert cache.lookup(os.getpid(), now_ns()) is not first
 
 
+def test_a_cached_process_with_another_start_time_is_described_afresh() -> None:
+    """A pid reused since it was cached: the entry holds the predecessor's start time."""
+    cache = ProcessInfoCache()
+    first = cache.lookup(os.getpid(), now_ns())
+    assert first is not None
+    predecessor = first._replace(name="predecessor", start_time=first.start_time - 100)
+    cache._cache[os.getpid()] = predecessor
+    found = cache.lookup(os.getpid(), now_ns())
+    assert found == first and found is not predecessor
+
+
 def test_start_time_matches_psutil() -> None:
     assert start_time(os.getpid()) == pytest.approx(psutil.Process().create_time(), abs=0.01)
     assert start_time(2**22 + 1) is None
