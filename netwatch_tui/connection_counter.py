@@ -58,9 +58,8 @@ class ConnectionCounter:
         always read afresh."""
         # Set operations on the views, not a loop: with 1,000 processes, most of them unchanged,
         # this runs every interval.
-        for table in (self._counts, self._tokens, self._fd_counts):
-            for pid in table.keys() - alive.keys():
-                del table[pid]
+        for pid in self._tokens.keys() - alive.keys():  # the three tables have the same keys
+            del self._counts[pid], self._tokens[pid], self._fd_counts[pid]
         fd_check = self._fd_checks.take_due(alive.keys(), now) if self._fd_count_known else set()
         if now >= self._next_full:
             due = set(alive)
