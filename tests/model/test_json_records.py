@@ -118,3 +118,20 @@ def test_encoder_writes_json_dumps_characters(include_loopback: bool) -> None:
         assert encoder.encode(each) == expected  # one encoder throughout: the identities it keeps
         written += len(json.loads(expected)["processes"])
     assert written > 20
+
+
+def test_encoder_keeps_identities_of_the_processes_still_in_the_snapshots_only() -> None:
+    encoder = RecordEncoder(include_loopback=True)
+    moved = ByteCounts(Traffic(1, 1))
+    for pid in range(1, 2001):  # a new process every interval, the one before it gone
+        encoder.encode(
+            Snapshot(
+                float(pid), 1.0, "tracepoints", (ProcessStats(pid, "p", "", "u", None, 0, moved, moved),)
+            )
+        )
+    assert len(encoder._identities) <= 2 + 64
+    steady = tuple(ProcessStats(pid, "p", "", "u", None, 0, moved, moved) for pid in range(100))
+    encoder.encode(Snapshot(1.0, 1.0, "tracepoints", steady))
+    renamed = (steady[0]._replace(name="renamed"), *steady[1:])
+    (first, *_) = json.loads(encoder.encode(Snapshot(2.0, 1.0, "tracepoints", renamed)))["processes"]
+    assert first["name"] == "renamed"
