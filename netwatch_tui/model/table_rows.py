@@ -7,7 +7,7 @@ with another start time is another process: it gets a fresh row and history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from netwatch_tui.model.history import HISTORY_LENGTH, History, HistoryView
 from netwatch_tui.model.identity import same_start_time
@@ -16,9 +16,11 @@ from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, ProcessStats, Snap
 KEEP_EXITED = 3
 
 
-@dataclass(frozen=True)
-class ProcessRow:
-    """One row as the views show it: the latest stats, this interval's bytes and the recent past."""
+class ProcessRow(NamedTuple):
+    """One row as the views show it: the latest stats, this interval's bytes and the recent past.
+
+    A NamedTuple: every row is made again each interval (its history moved on), and a frozen
+    dataclass took four times as long to build."""
 
     stats: ProcessStats
     moved: ByteCounts
