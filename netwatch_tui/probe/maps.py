@@ -56,7 +56,7 @@ import ipaddress
 import os
 import struct
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters, SocketCounters
@@ -122,6 +122,11 @@ def possible_cpus() -> int:
         return os.cpu_count() or 1
 
 
+# What take_processes keeps of each live entry: its bytes, its slots' counts, the reading, the
+# process's identity and the reading of the entry alone.
+_LiveEntry = tuple[bytes, Optional[tuple[int, ...]], ProcessCounters, tuple[int, int], ProcessCounters]
+
+
 class ProbeMaps:
     """The attached probe's maps, read with bpf(2); closing it detaches the probe."""
 
@@ -133,10 +138,8 @@ class ProbeMaps:
         sizes = map_sizes()
         self._cpus = possible_cpus()
         self._proc_slots, self._sock_slots = sizes["PROC_SLOTS"], sizes["SOCK_SLOTS"]  # per CPU
-        # tgid -> its entry's bytes, slot counts, reading and identity, as last read
-        self._last_live: dict[
-            int, tuple[bytes, tuple[int, ...] | None, ProcessCounters, tuple[int, int]]
-        ] = {}
+        # tgid -> its entry's bytes, slot counts, reading, identity and the entry's reading alone
+        self._last_live: dict[int, _LiveEntry] = {}
         self._socket_floor: dict[tuple, Traffic] = {}
 
     def take_processes(self) -> list[ProcessCounters]:
@@ -166,11 +169,12 @@ class ProbeMaps:
             if retired and identity in retired:  # it exited between the two reads: its record has it all
                 continue
             extra = slots.get(identity)
+            entry = cached[4] if same_entry else decode_process(tgid, raw, exited=False)
             if same_entry and cached[1] == extra:
                 reading = cached[2]
-            else:
-                reading = decode_process(tgid, raw, exited=False, slots=extra)
-            self._last_live[tgid] = (raw, extra, reading, identity)
+            else:  # the bytes moved since are mostly in the slots: the entry's decoding serves again
+                reading = entry if extra is None else with_slots(entry, extra)
+            self._last_live[tgid] = (raw, extra, reading, identity, entry)
             readings.append(reading)
         return readings
 
@@ -253,14 +257,16 @@ def _address(family: int, raw: ctypes.Array[ctypes.c_uint8]) -> str:
     return str(ipaddress.IPv4Address(packed[:4]))
 
 
-def decode_process(
-    tgid: int, raw: bytes, exited: bool, slots: tuple[int, ...] | None = None
-) -> ProcessCounters:
-    """Decode one ``struct proc_val_t`` (its bytes: one struct call instead of a ctypes read per field),
-    adding what its ``slots`` hold (tx, rx, lo_tx, lo_rx)."""
+def decode_process(tgid: int, raw: bytes, exited: bool) -> ProcessCounters:
+    """Decode one ``struct proc_val_t`` (its bytes: one struct call instead of a ctypes read per field)."""
     first_ns, tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx, uid, comm, socket_events = PROC_VALUE.unpack(raw)
-    if slots is not None:
-        tx, rx, lo_tx, lo_rx = tx + slots[0], rx + slots[1], lo_tx + slots[2], lo_rx + slots[3]
     counts = byte_counts(tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx)
     name = decode_untrusted(comm.split(b"\0", 1)[0])
     return ProcessCounters(tgid, first_ns, name, uid, counts, exited, socket_events)
+
+
+def with_slots(entry: ProcessCounters, slots: tuple[int, ...]) -> ProcessCounters:
+    """A live process's reading: its entry's, plus what its ``slots`` hold (tx, rx, lo_tx, lo_rx)."""
+    (tx, rx), (lo_tx, lo_rx), packet = entry.counts
+    counts = byte_counts(tx + slots[0], rx + slots[1], lo_tx + slots[2], lo_rx + slots[3], *packet)
+    return entry._replace(counts=counts)
