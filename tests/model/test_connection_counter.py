@@ -8,8 +8,12 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
+from netwatch_tui import connection_counter
 from netwatch_tui.connection_counter import (
     FD_CHECK_SECONDS,
+    FD_CHECKS_PER_SECOND,
     FULL_RECOUNT_SECONDS,
     ConnectionCounter,
     kernel_reports_fd_count,
@@ -109,3 +113,38 @@ def test_a_new_process_is_counted_at_once_and_a_gone_one_forgotten() -> None:
 def test_tables_say_which_processes_they_could_read() -> None:
     tables = ConnectionTables([ME, GONE])
     assert tables.read(ME) and not tables.read(GONE)
+
+
+def test_fd_checks_stay_within_their_budget_per_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few processes: each one's fds every FD_CHECK_SECONDS; many: FD_CHECKS_PER_SECOND in all."""
+    if not kernel_reports_fd_count():
+        pytest.skip("this kernel reports no fd count (before 6.2): everyone is recounted instead")
+    checked: list[int] = []
+
+    def counted(pid: int) -> int:
+        checked.append(pid)
+        return 1
+
+    monkeypatch.setattr(connection_counter, "open_file_count", counted)
+    monkeypatch.setattr(connection_counter, "ConnectionTables", lambda pids: _AllRead())
+    for processes in (30, 1000):
+        counter = ConnectionCounter()
+        alive = dict.fromkeys(range(1, processes + 1), 1)
+        counter.update(alive, frozenset(), now=0.0)  # first sight: everyone counted
+        checked.clear()
+        seconds = 60
+        for second in range(1, seconds + 1):
+            counter.update(alive, frozenset(), now=float(second))
+        expected = min(processes / FD_CHECK_SECONDS, FD_CHECKS_PER_SECOND) * seconds
+        assert 0.9 * expected <= len(checked) <= 1.1 * expected, (processes, len(checked))
+        assert set(checked) == set(alive)  # everyone's turn came
+
+
+class _AllRead:
+    """ConnectionTables in which every process was read and holds one connection."""
+
+    def read(self, pid: int) -> bool:
+        return True
+
+    def count(self, pid: int) -> int:
+        return 1
