@@ -44,48 +44,49 @@ class RecordEncoder:
 
     def __init__(self, include_loopback: bool) -> None:
         self._include_loopback = include_loopback
-        self._identities: dict[tuple[int, str, str, str], str] = {}
+        self._identities: dict[tuple[int, str, str, str, float | None], tuple[str, str]] = {}
 
     def encode(self, snapshot: Snapshot) -> str:
         include_loopback = self._include_loopback
         identities = self._identities
         if len(identities) > 2 * len(snapshot.processes) + 64:  # those gone, now and then
             self._identities = identities = {
-                key: identities[key] for key in (p[:4] for p in snapshot.processes) if key in identities
+                key: identities[key] for key in (p[:5] for p in snapshot.processes) if key in identities
             }
         processes = []
-        rate = snapshot.rate
+        interval = snapshot.interval
+        per_second = (lambda count: round(count / interval, 3)) if interval > 0 else (lambda count: 0.0)
         for process in snapshot.processes:
             if process[6] is NO_BYTES and process[8]:  # delta, alive: a live process that moved nothing
                 continue
             # One unpacking instead of an attribute lookup per field: this loop runs for every process
             # that moved bytes, every interval.
-            _, _, _, _, start, conns, delta, total, alive = process
+            _, _, _, _, _, conns, delta, (total_all, total_loopback, total_packet), alive = process
             (tx, rx), loopback, packet = delta
             if not include_loopback:  # ByteCounts.shown, without its Traffic
                 tx, rx = tx - loopback[0], rx - loopback[1]
             if alive and not (tx or rx):
                 continue
-            shown = total.shown(include_loopback)
-            key = process[:4]  # pid, name, cmdline, user
-            identity = identities.get(key)
-            if identity is None:
-                identity = identities[key] = _identity(process)
+            key = process[:5]  # pid, name, cmdline, user, start_time
+            kept = identities.get(key)
+            if kept is None:
+                kept = identities[key] = _identity(process)
+            opening, start_time = kept
             numbers = _PROCESS_NUMBERS % (
                 conns,
                 tx,
                 rx,
-                round(rate(tx), 3),
-                round(rate(rx), 3),
-                *shown,
+                per_second(tx),
+                per_second(rx),
+                *(total_all if include_loopback else total_all - total_loopback),
                 *loopback,
-                *total.loopback,
+                *total_loopback,
                 *packet,
-                *total.packet,
-                "null" if start is None else repr(start),
+                *total_packet,
+                start_time,
                 _BOOLEAN[alive],
             )
-            processes.append(identity + numbers)
+            processes.append(opening + numbers)
         dropped = f',"dropped_updates":{snapshot.dropped_updates}' if snapshot.dropped_updates else ""
         return (
             f'{{"time":{round(snapshot.time, 6)!r},"interval":{round(snapshot.interval, 6)!r},'
@@ -94,15 +95,17 @@ class RecordEncoder:
         )
 
 
-def _identity(process: ProcessStats) -> str:
-    """The opening of a process's object, up to and including the comma after ``user``."""
+def _identity(process: ProcessStats) -> tuple[str, str]:
+    """The opening of a process's object, up to and including the comma after ``user``; and its
+    start time as JSON."""
     fields = {
         "pid": process.pid,
         "name": decode_untrusted(process.name),
         "cmdline": decode_untrusted(process.cmdline),
         "user": decode_untrusted(process.user),
     }
-    return _dumps(fields)[:-1] + ","
+    start = process.start_time
+    return _dumps(fields)[:-1] + ",", "null" if start is None else repr(start)
 
 
 def snapshot_record(snapshot: Snapshot, include_loopback: bool) -> dict[str, Any]:
