@@ -19,7 +19,7 @@ def _pair(record: dict[str, Any], prefix: str, suffix: str) -> Traffic:
     return Traffic(int(record.get(f"{prefix}tx_{suffix}", 0)), int(record.get(f"{prefix}rx_{suffix}", 0)))
 
 
-# One process's fields after its identity, in the order they are written (json.dumps's spelling:
+# One process's fields after its opening, in the order they are written (json.dumps's spelling:
 # %r of a float is its JSON text; the last two are given already spelled).
 _PROCESS_NUMBERS = (
     '"conns":%d,"tx_bytes":%d,"rx_bytes":%d,"tx_rate":%r,"rx_rate":%r,"tx_total":%d,"rx_total":%d,'
@@ -37,8 +37,8 @@ class RecordEncoder:
 
     The same characters json.dumps would write, in under half the time: with 1,000 processes
     sending every interval, encoding was the larger part of netwatch's own work. A process's
-    identity fields (pid, name, cmdline, user) are encoded once and kept while it is in the
-    snapshots (most processes send now and then, not every interval); its numbers are written by
+    identity fields (pid, name, cmdline, user, and start_time) are encoded once and kept while it
+    is in the snapshots (most processes send now and then, not every interval); its numbers are written by
     one %-format.
     """
 
