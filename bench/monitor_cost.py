@@ -12,6 +12,7 @@ measured over the same window.
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from functools import partial
+from typing import NamedTuple
 
 import psutil
 
@@ -86,11 +88,23 @@ def _many_connections(period: float, seconds: float) -> Iterator[float]:
         load.wait(timeout=60)
 
 
+class Load(NamedTuple):
+    """A load to measure under; ``run(seconds)`` yields the warm-up the monitor needs first."""
+
+    run: Callable[[float], AbstractContextManager[float]]
+    period: float = 0.0  # a load that repeats: how often
+
+    def window(self, seconds: float) -> float:
+        """At least ``seconds``, in whole periods: a window of 15 s over a load that repeats every
+        10 s saw one or two of its bursts depending on where it started."""
+        return math.ceil(seconds / self.period) * self.period if self.period else seconds
+
+
 LOADS = {
-    "idle": idle,
-    "bulk TCP": bulk_tcp,
-    "1,000 processes, 2,000 connections": many_connections(1.0),
-    "the same, each sending every 10 s": many_connections(10.0),
+    "idle": Load(idle),
+    "bulk TCP": Load(bulk_tcp),
+    "1,000 processes, 2,000 connections": Load(many_connections(1.0), 1.0),
+    "the same, each sending every 10 s": Load(many_connections(10.0), 10.0),
 }
 
 
@@ -161,17 +175,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=15.0)
     options = parser.parse_args()
-    monitors = {
-        "netwatch --format json": lambda warmup: measure_headless(NETWATCH_JSON, options.seconds, warmup),
-        "netwatch TUI": lambda warmup: measure_tui(options.seconds, warmup),
-        "nethogs (baseline)": lambda warmup: measure_headless(NETHOGS, options.seconds, warmup),
+    monitors: dict[str, Callable[[float, float], MonitorCost]] = {
+        "netwatch --format json": partial(measure_headless, NETWATCH_JSON),
+        "netwatch TUI": measure_tui,
+        "nethogs (baseline)": partial(measure_headless, NETHOGS),
     }
     results: dict[tuple[str, str], list[MonitorCost]] = {}
     for _ in range(options.rounds):
         for load_name, load in LOADS.items():
+            seconds = load.window(options.seconds)
             for monitor_name, measure in monitors.items():
-                with load(options.seconds) as warmup:
-                    results.setdefault((load_name, monitor_name), []).append(measure(warmup))
+                with load.run(seconds) as warmup:
+                    results.setdefault((load_name, monitor_name), []).append(measure(seconds, warmup))
     rows = []
     for load_name in LOADS:
         baseline = median([run.cpu_percent for run in results[(load_name, "nethogs (baseline)")]])
@@ -185,7 +200,8 @@ def main() -> None:
     recount_ms, recount_percent = full_recount_cost(options.rounds)
     section = [
         "## Monitor cost: CPU and memory of the monitor itself",
-        f"Conditions: {conditions_line()}; {options.seconds:g} s windows, "
+        f"Conditions: {conditions_line()}; {options.seconds:g} s windows (a load that repeats: whole "
+        "periods of it, at least as long), "
         f"{options.rounds} interleaved rounds. "
         "CPU is percent of one core (median); steady RSS is VmRSS at the end of each window (median), "
         "peak RSS the highest VmHWM over all rounds (start-up included); the ratio is against nethogs' "
