@@ -122,10 +122,11 @@ def possible_cpus() -> int:
         return os.cpu_count() or 1
 
 
-# What take_processes keeps of each live entry: its bytes, its slots' counts, the reading, the
-# process's identity and the reading of the entry alone.
 _new_tuple = tuple.__new__
-_LiveEntry = tuple[bytes, Optional[tuple[int, ...]], ProcessCounters, tuple[int, int], ProcessCounters]
+NO_SLOTS = (0, 0, 0, 0)
+# What take_processes keeps of each live entry: its bytes, its slots' counts, the reading (entry and
+# slots) and the process's identity.
+_LiveEntry = tuple[bytes, Optional[tuple[int, ...]], ProcessCounters, tuple[int, int]]
 
 
 class ProbeMaps:
@@ -170,12 +171,15 @@ class ProbeMaps:
             if retired and identity in retired:  # it exited between the two reads: its record has it all
                 continue
             extra = slots.get(identity)
-            entry = cached[4] if same_entry else decode_process(tgid, raw, exited=False)
-            if same_entry and cached[1] == extra:
+            if not same_entry:
+                reading = decode_process(tgid, raw, exited=False)
+                if extra is not None:
+                    reading = moved_slots(reading, NO_SLOTS, extra)
+            elif cached[1] == extra:
                 reading = cached[2]
-            else:  # the bytes moved since are mostly in the slots: the entry's decoding serves again
-                reading = entry if extra is None else with_slots(entry, extra)
-            self._last_live[tgid] = (raw, extra, reading, identity, entry)
+            else:  # a busy process's bytes go to its slots: its entry, and so its decoding, stay the same
+                reading = moved_slots(cached[2], cached[1] or NO_SLOTS, extra or NO_SLOTS)
+            self._last_live[tgid] = (raw, extra, reading, identity)
             readings.append(reading)
         return readings
 
@@ -266,10 +270,17 @@ def decode_process(tgid: int, raw: bytes, exited: bool) -> ProcessCounters:
     return ProcessCounters(tgid, first_ns, name, uid, counts, exited, socket_events)
 
 
-def with_slots(entry: ProcessCounters, slots: tuple[int, ...]) -> ProcessCounters:
-    """A live process's reading: its entry's, plus what its ``slots`` hold (tx, rx, lo_tx, lo_rx).
+def moved_slots(reading: ProcessCounters, before: tuple[int, ...], after: tuple[int, ...]) -> ProcessCounters:
+    """``reading`` with its slots' bytes (tx, rx, lo_tx, lo_rx) as ``after`` instead of ``before``.
     Built with tuple.__new__ (as byte_counts): this runs for every busy process every interval, and
     NamedTuple._replace took three times as long."""
-    tgid, first_ns, comm, uid, ((tx, rx), (lo_tx, lo_rx), (pk_tx, pk_rx)), exited, events = entry
-    counts = byte_counts(tx + slots[0], rx + slots[1], lo_tx + slots[2], lo_rx + slots[3], pk_tx, pk_rx)
+    tgid, first_ns, comm, uid, ((tx, rx), (lo_tx, lo_rx), (pk_tx, pk_rx)), exited, events = reading
+    counts = byte_counts(
+        tx - before[0] + after[0],
+        rx - before[1] + after[1],
+        lo_tx - before[2] + after[2],
+        lo_rx - before[3] + after[3],
+        pk_tx,
+        pk_rx,
+    )
     return _new_tuple(ProcessCounters, (tgid, first_ns, comm, uid, counts, exited, events))

@@ -177,3 +177,20 @@ def test_a_forgotten_process_starts_afresh(probe: ProbeMaps) -> None:
         after = [r for r in probe.take_processes() if r.tgid == pid]
     assert [r.counts.all for r in after] == [Traffic(second, second)]
     assert after[0].identity not in before
+
+
+def test_a_process_read_again_and_again_while_its_slot_grows_is_exact(
+    probe: ProbeMaps, one_cpu: None
+) -> None:
+    """On one CPU a process's bytes go to its slot and its entry stays the same: each read adds the
+    slot's growth to the reading kept from the read before (maps.moved_slots), exactly."""
+    pid = os.getpid()
+    sender, receiver = _udp_pair()
+    sent = 0
+    with sender, receiver:
+        for size in (1000, 2000, 3000, 4000):
+            sender.send(b"s" * size)
+            receiver.recv(65536)
+            sent += size
+            (reading,) = [r for r in probe.take_processes() if r.tgid == pid]
+            assert reading.counts.all == Traffic(sent, sent)
