@@ -37,16 +37,16 @@ def attach_calibrated(backend: Backend) -> tuple[ProbeMaps, list[ProcessCounters
     it and compiled afresh: the cache must never make netwatch worse than compiling would."""
     maps = ProbeMaps(attach_probe(backend))
     try:
-        return maps, calibrate(maps)
+        return _calibrated(maps)
     except NetwatchError:
-        maps.close()
         if not maps.from_cache:
             raise
-    except BaseException:
-        maps.close()
-        raise
     program_cache.forget(backend)
-    maps = ProbeMaps(attach_in_child(backend.name))
+    return _calibrated(ProbeMaps(attach_in_child(backend.name)))
+
+
+def _calibrated(maps: ProbeMaps) -> tuple[ProbeMaps, list[ProcessCounters]]:
+    """``maps`` with the calibration's readings; closed (the probe detached) if it fails."""
     try:
         return maps, calibrate(maps)
     except BaseException:
