@@ -162,9 +162,7 @@ class ProbeMaps:
         ]
         retired = {(reading.tgid, reading.first_ns) for reading in readings}
         last, self._last_live = self._last_live, {}
-        size = PROC_VALUE.size
-        for (tgid,), start in zip(TGID.iter_unpack(live_keys), range(0, len(live), size)):
-            raw = live[start : start + size]
+        for (tgid,), raw in zip(TGID.iter_unpack(live_keys), _values(live)):
             cached = last.get(tgid)
             same_entry = cached is not None and cached[0] == raw
             identity = cached[3] if same_entry else (tgid, FIRST_NS.unpack_from(raw)[0])
