@@ -7,6 +7,8 @@ import json
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,25 @@ import pytest
 
 def loaded_program_ids() -> set[int]:
     return {program["id"] for program in _loaded_programs()}
+
+
+def still_loaded(ours: set[int]) -> set[int]:
+    """Those of ``ours`` the kernel has still loaded after a grace of a few seconds. The kernel frees
+    a program whose last descriptor closed after an RCU grace period (a tp_btf link hands it to a
+    work item first), so it may be listed a moment after netwatch has let go of it."""
+    return _settled(lambda: ours & loaded_program_ids())
+
+
+def loaded_since(before: set[int]) -> set[int]:
+    """The programs loaded now that were not in ``before``, with the same grace as still_loaded."""
+    return _settled(lambda: loaded_program_ids() - before)
+
+
+def _settled(left: Callable[[], set[int]], grace: float = 5.0) -> set[int]:
+    deadline = time.monotonic() + grace
+    while (found := left()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
 
 
 def maps_used_by_programs() -> dict[int, list[int]]:

@@ -10,7 +10,13 @@ from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters
 from netwatch_tui.probe import cache_key, compiled_probe, program_cache
 from netwatch_tui.probe.backends import Backend
-from netwatch_tui.probe.bpf_objects import attach_kprobe, attach_tracepoint, create_map, load_program
+from netwatch_tui.probe.bpf_objects import (
+    attach_btf_tracepoint,
+    attach_kprobe,
+    attach_tracepoint,
+    create_map,
+    load_program,
+)
 from netwatch_tui.probe.calibration import calibrate
 from netwatch_tui.probe.environment import tracefs_root
 from netwatch_tui.probe.handover import AttachedProbe, attach_in_child
@@ -65,7 +71,9 @@ def restore(backend: Backend, cached: compiled_probe.CachedProbe) -> AttachedPro
             created.append(map_fds[-1])
         for program in cached.programs:
             code = program.linked(map_fds)
-            program_fd = load_program(program.program_type, program.name, code, program.license)
+            program_fd = load_program(
+                program.program_type, program.name, code, program.license, program.attach_btf_id
+            )
             created.append(program_fd)
             for attachment in program.attachments:
                 created.append(_attach(program_fd, attachment))
@@ -85,9 +93,12 @@ def _lift_memlock_limit() -> None:
 
 
 def _attach(program_fd: int, attachment: str) -> int:
-    """Attach the program as ``attachment`` says ("tracepoint:CATEGORY:EVENT", "kprobe:FUNCTION"
-    or "kretprobe:FUNCTION"); the descriptor that keeps it attached."""
+    """Attach the program as ``attachment`` says ("tracepoint:CATEGORY:EVENT", "tp_btf:EVENT" (for
+    which it was loaded), "kprobe:FUNCTION" or "kretprobe:FUNCTION"); the descriptor that keeps it
+    attached."""
     kind, _, target = attachment.partition(":")
+    if kind == "tp_btf":
+        return attach_btf_tracepoint(program_fd)
     if kind == "tracepoint":
         tracefs = tracefs_root()
         if tracefs is None:

@@ -3,11 +3,12 @@
     python -m netwatch_tui.probe.attach_child BACKEND FD
 
 It compiles BACKEND's program with BCC, attaches it, and sends the descriptors of its maps, programs
-and perf events over the SOCK_SEQPACKET socket FD (SCM_RIGHTS) with a JSON header; or a JSON
-``{"error": ...}`` line naming the fix. A probe attached through perf events lives as long as one
-descriptor of it is open, so once the parent holds them this process exits, taking BCC's memory
-(LLVM: tens of megabytes) with it. Before it exits, it keeps what it compiled in the probe cache
-(program_cache.py), from which later runs attach the same program without starting it at all.
+and attachments (perf events, raw tracepoint links) over the SOCK_SEQPACKET socket FD (SCM_RIGHTS)
+with a JSON header; or a JSON ``{"error": ...}`` line naming the fix. A probe attached that way
+lives as long as one descriptor of it is open, so once the parent holds them this process exits,
+taking BCC's memory (LLVM: tens of megabytes) with it. Before it exits, it keeps what it compiled
+in the probe cache (program_cache.py), from which later runs attach the same program without
+starting it at all.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from netwatch_tui.probe.layout import MAPS
 from netwatch_tui.probe.loader import compile_program
 
 
-def _perf_event_fds(program: Any) -> list[int]:
-    fds = list(program.tracepoint_fds.values())
+def _attachment_fds(program: Any) -> list[int]:
+    fds = [*program.tracepoint_fds.values(), *program.raw_tracepoint_fds.values()]
     for by_function in program.kprobe_fds.values():
         fds.extend(by_function.values())
     return fds
@@ -55,7 +56,7 @@ def hand_over(backend_name: str, channel: socket.socket, attach: bool = True) ->
         backend = BACKENDS[backend_name]
         program = compile_program(backend, attach=attach)
         maps = _map_fds(program)
-        held = [function.fd for function in program.funcs.values()] + _perf_event_fds(program)
+        held = [function.fd for function in program.funcs.values()] + _attachment_fds(program)
         header = {"backend": backend.name, "maps": len(maps), "held": len(held)}
         socket.send_fds(channel, [json.dumps(header).encode()], maps + held)
     except NetwatchError as exc:

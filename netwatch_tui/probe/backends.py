@@ -70,7 +70,7 @@ class Backend(NamedTuple):
     name: str
     source_file: str
     summary: str
-    functions: tuple[str, ...]
+    functions: tuple[str, ...]  # those BCC loads (the tracepoints backend's socket hooks are not)
     available: Callable[[], bool]
     unavailable_reason: str
     attach: Callable[[Any], None]
@@ -78,9 +78,15 @@ class Backend(NamedTuple):
     kernel_functions: tuple[str, ...] = ()  # those its kprobes may attach to
 
 
+_SOCKET_TRACEPOINTS = ("sock_send_length", "sock_recv_length")
+
+
 def _attach_tracepoints(program: Any) -> None:
-    """BCC attaches ``tracepoint__*`` functions by itself when it compiles them."""
-    del program
+    """BCC attaches the ``tracepoint__*`` functions by itself when it compiles them; the socket
+    hooks are tp_btf programs, which BCC cannot load (btf_tracepoints.py)."""
+    from netwatch_tui.probe import btf_tracepoints  # deferred: the attach child's only
+
+    btf_tracepoints.attach(program, _SOCKET_TRACEPOINTS)
 
 
 def _attach_kprobes(program: Any) -> None:
@@ -97,11 +103,7 @@ TRACEPOINTS = Backend(
     name="tracepoints",
     source_file="tracepoints.c",
     summary="sock:sock_send_length / sock:sock_recv_length (Linux >= 6.3)",
-    functions=(
-        "tracepoint__sock__sock_send_length",
-        "tracepoint__sock__sock_recv_length",
-        *_LIFECYCLE_TRACEPOINTS.values(),
-    ),
+    functions=tuple(_LIFECYCLE_TRACEPOINTS.values()),
     available=lambda: (
         _tracepoint_exists("sock:sock_send_length") and _tracepoint_exists("sock:sock_recv_length")
     ),

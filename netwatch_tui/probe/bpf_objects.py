@@ -1,7 +1,8 @@
 """Maps, programs and tracepoint attachments made with bpf(2) and perf_event_open(2), without BCC.
 
 How a probe compiled before (program_cache.py) is put back in the kernel: the same calls BCC makes
-once clang is done, in the long-lived process itself, so that no compiler is started at all.
+once clang is done, in the long-lived process itself, so that no compiler is started at all. The
+attach child loads the BTF-typed tracepoint programs (btf_tracepoints.py) with them too: BCC cannot.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from netwatch_tui.probe.bpf_syscall import call, system_call
 _MAP_CREATE = 0
 _PROG_LOAD = 5
 _OBJ_GET_INFO_BY_FD = 15
+_RAW_TRACEPOINT_OPEN = 17
+PROGRAM_TYPE_TRACING = 26
+ATTACH_TYPE_TRACE_RAW_TP = 23  # a tracing program's expected attach type for a tp_btf hook
 _OBJ_NAME_LEN = 16
 _LOG_SIZE = 1 << 16
 
@@ -102,7 +106,21 @@ class _ProgLoadAttr(ctypes.Structure):
         ("kern_version", ctypes.c_uint32),
         ("prog_flags", ctypes.c_uint32),
         ("prog_name", ctypes.c_char * _OBJ_NAME_LEN),
+        ("prog_ifindex", ctypes.c_uint32),
+        ("expected_attach_type", ctypes.c_uint32),
+        ("prog_btf_fd", ctypes.c_uint32),
+        ("func_info_rec_size", ctypes.c_uint32),
+        ("func_info", ctypes.c_uint64),
+        ("func_info_cnt", ctypes.c_uint32),
+        ("line_info_rec_size", ctypes.c_uint32),
+        ("line_info", ctypes.c_uint64),
+        ("line_info_cnt", ctypes.c_uint32),
+        ("attach_btf_id", ctypes.c_uint32),
     )
+
+
+class _RawTracepointAttr(ctypes.Structure):
+    _fields_ = (("name", ctypes.c_uint64), ("prog_fd", ctypes.c_uint32))
 
 
 class _PerfEventAttr(ctypes.Structure):
@@ -151,9 +169,12 @@ def create_map(
     return call(_MAP_CREATE, attr)
 
 
-def load_program(program_type: int, name: bytes, instructions: bytes, license_name: bytes) -> int:
+def load_program(
+    program_type: int, name: bytes, instructions: bytes, license_name: bytes, attach_btf_id: int = 0
+) -> int:
     """Load ``instructions`` (their map references already holding this process's descriptors)
-    through the verifier; its descriptor. A refusal raises OSError with the verifier's reason."""
+    through the verifier; its descriptor. A refusal raises OSError with the verifier's reason.
+    A tracing program is loaded for the tp_btf hook whose kernel BTF type is ``attach_btf_id``."""
     code = ctypes.create_string_buffer(instructions, len(instructions))
     license_text = ctypes.create_string_buffer(license_name)
     log = ctypes.create_string_buffer(_LOG_SIZE)
@@ -163,7 +184,10 @@ def load_program(program_type: int, name: bytes, instructions: bytes, license_na
         insns=ctypes.addressof(code),
         license=ctypes.addressof(license_text),
         prog_name=name[: _OBJ_NAME_LEN - 1],
+        attach_btf_id=attach_btf_id,
     )
+    if program_type == PROGRAM_TYPE_TRACING:
+        attr.expected_attach_type = ATTACH_TYPE_TRACE_RAW_TP
     try:
         return call(_PROG_LOAD, attr)
     except OSError as exc:
@@ -186,6 +210,12 @@ def attach_tracepoint(program_fd: int, tracefs: Path, tracepoint: str) -> int:
     category, event = tracepoint.split(":")
     event_id = int((tracefs / "events" / category / event / "id").read_text())
     return _attach_perf_event(program_fd, _PerfEventAttr(type=_PERF_TYPE_TRACEPOINT, config=event_id))
+
+
+def attach_btf_tracepoint(program_fd: int) -> int:
+    """Run a tracing program on every hit of the tracepoint it was loaded for; the descriptor that
+    keeps it attached (a link: the kernel detaches the program when that closes)."""
+    return call(_RAW_TRACEPOINT_OPEN, _RawTracepointAttr(0, program_fd))
 
 
 def attach_kprobe(program_fd: int, function: str, on_return: bool) -> int:

@@ -17,6 +17,7 @@ VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
 _BTF_MAGIC = 0xEB9F
 _KIND_STRUCT = 4
 _KIND_UNION = 5
+_KIND_TYPEDEF = 8
 _LAST_KNOWN_KIND = 19  # ENUM64
 # Bytes that follow the 12-byte common header, per kind: fixed, and per vlen entry.
 _FIXED_EXTRA = {1: 4, 3: 12, 14: 4, 17: 4}  # INT, ARRAY, VAR, DECL_TAG
@@ -115,10 +116,18 @@ class KernelTypes:
     def _struct_id(self, name: str) -> int | None:
         """The first struct named ``name``."""
         if name not in self._struct_ids:
-            self._struct_ids[name] = self._first_struct_named(name)
+            self._struct_ids[name] = self._first_named(name, _KIND_STRUCT)
         return self._struct_ids[name]
 
-    def _first_struct_named(self, name: str) -> int | None:
+    def typedef_id(self, name: str) -> int:
+        """The id of the typedef ``name`` (a tp_btf program is loaded for the kernel's
+        ``btf_trace_<tracepoint>`` typedef)."""
+        type_id = self._first_named(name, _KIND_TYPEDEF)
+        if type_id is None:
+            raise BtfError(f"typedef {name} not in the kernel's BTF")
+        return type_id
+
+    def _first_named(self, name: str, wanted_kind: int) -> int | None:
         wanted = name.encode() + b"\0"
         offsets = set()
         start = self._strings.find(b"\0" + wanted)
@@ -127,7 +136,7 @@ class KernelTypes:
             start = self._strings.find(b"\0" + wanted, start + 1)
         for type_id in range(1, len(self._positions)):
             name_off, kind, _, _ = self._header(type_id)
-            if name_off in offsets and kind == _KIND_STRUCT:
+            if name_off in offsets and kind == wanted_kind:
                 return type_id
         return None
 

@@ -2,9 +2,9 @@
 over again without BCC (program_cache.py keeps it, attach.py puts it back).
 
 That is each map's shape, each program's instructions and where it is attached (tracepoints,
-kprobes, kretprobes). The instructions refer to maps by descriptor (64-bit loads of a map's fd),
-so those references are taken out when recorded and filled in with the new maps' descriptors when
-put back.
+tp_btf tracepoints, kprobes, kretprobes). The instructions refer to maps by descriptor (64-bit
+loads of a map's fd), so those references are taken out when recorded and filled in with the new
+maps' descriptors when put back.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ class CachedProgram(NamedTuple):
 
     name: bytes  # the kernel's (truncated) name for it, as BCC gave it
     program_type: int
-    attachments: tuple[str, ...]  # "tracepoint:sock:sock_send_length", "kprobe:tcp_sendmsg", "kretprobe:..."
+    # "tracepoint:sched:sched_process_exit", "tp_btf:sock_send_length", "kprobe:tcp_sendmsg", "kretprobe:..."
+    attachments: tuple[str, ...]
     license: bytes
     instructions: bytes  # map references' immediates zeroed
     map_references: tuple[tuple[int, int], ...]  # (instruction index, index into CachedProbe.maps)
+    attach_btf_id: int  # a tp_btf program's kernel BTF type (the key pins the BTF); 0 for the others
 
     def linked(self, map_fds: list[int]) -> bytes:
         """The instructions with each map reference holding that map's descriptor."""
@@ -107,10 +109,21 @@ def record(program: Any, map_fds: list[int], kernel_functions: Collection[str]) 
                 tuple(attachments[function]),
                 license_name,
                 *split,
+                _attach_btf_id(attachments[function]),
             )
         )
     maps = tuple(_map_of(bpf_objects.map_info(fd)) for fd in map_fds)
     return CachedProbe(maps, tuple(programs))
+
+
+def _attach_btf_id(attachments: list[str]) -> int:
+    """The kernel BTF type a tp_btf program was loaded for (looked up again: the same kernel)."""
+    tracepoints = [target for kind, _, target in (a.partition(":") for a in attachments) if kind == "tp_btf"]
+    if not tracepoints:
+        return 0
+    from netwatch_tui.probe.btf_tracepoints import btf_type_id  # deferred: the attach child's only
+
+    return btf_type_id(tracepoints[0])
 
 
 def attachments_of(program: Any, kernel_functions: Collection[str]) -> dict[bytes, list[str]] | None:
@@ -124,6 +137,9 @@ def attachments_of(program: Any, kernel_functions: Collection[str]) -> dict[byte
         # BCC attaches TRACEPOINT_PROBE(category, event)'s function, "tracepoint__category__event".
         function = b"tracepoint__" + tracepoint.replace(b":", b"__", 1)
         found.setdefault(function, []).append(f"tracepoint:{tracepoint.decode()}")
+    for tracepoint in program.raw_tracepoint_fds:
+        # Only btf_tracepoints.py makes these: the function is named after the tracepoint.
+        found.setdefault(tracepoint, []).append(f"tp_btf:{tracepoint.decode()}")
     for event, by_function in program.kprobe_fds.items():
         kind = "kprobe" if event.startswith(b"p_") else "kretprobe"
         kernel_function = by_event_name.get(event[2:])

@@ -38,6 +38,7 @@ def compile_flags() -> list[str]:
         offsets = {
             macro: kernel.offset_of("sock_common", field) for macro, field in _SOCK_COMMON_FIELDS.items()
         }
+        offsets["OFF_PROTOCOL"] = kernel.offset_of("sock", "sk_protocol")
     except BtfError as exc:
         raise NetwatchError(f"cannot read socket layout from the kernel's BTF: {exc}") from exc
     flags = [f"-D{name}={value}" for name, value in map_sizes().items()]

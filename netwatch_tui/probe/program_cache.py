@@ -26,7 +26,7 @@ from netwatch_tui.probe.compiled_probe import CachedMap, CachedProbe, CachedProg
 DEFAULT_DIRECTORY = Path("/var/cache/netwatch-tui")
 # NETWATCH_PROBE_CACHE=DIR keeps the cache elsewhere; NETWATCH_PROBE_CACHE=off compiles every time.
 DIRECTORY_VARIABLE = "NETWATCH_PROBE_CACHE"
-FORMAT = 3  # of an entry: one of another format is not read
+FORMAT = 4  # of an entry: one of another format is not read
 
 
 def directory() -> Path | None:
@@ -122,6 +122,7 @@ def _program_from(entry: dict[str, Any]) -> CachedProgram:
         license=entry["license"].encode(),
         instructions=base64.b64decode(entry["instructions"], validate=True),
         map_references=tuple((int(index), int(map_index)) for index, map_index in entry["map_references"]),
+        attach_btf_id=int(entry["attach_btf_id"]),
     )
 
 

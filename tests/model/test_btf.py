@@ -14,14 +14,17 @@ from netwatch_tui.probe.btf import VMLINUX_BTF, BtfError, KernelTypes
 pytestmark = pytest.mark.skipif(not VMLINUX_BTF.exists(), reason="the kernel has no BTF")
 
 
-def bpftool_offsets(struct: str) -> dict[str, int]:
-    dump = subprocess.run(
+def bpftool_dump() -> str:
+    return subprocess.run(
         ["bpftool", "btf", "dump", "file", str(VMLINUX_BTF), "format", "raw"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    block = dump.split(f"STRUCT '{struct}'", 1)[1].split("\n[", 1)[0]
+
+
+def bpftool_offsets(struct: str) -> dict[str, int]:
+    block = bpftool_dump().split(f"STRUCT '{struct}'", 1)[1].split("\n[", 1)[0]
     return {
         name: int(bits) // 8 for name, bits in re.findall(r"'(\w+)' type_id=\d+ bits_offset=(\d+)", block)
     }
@@ -33,6 +36,18 @@ def test_named_fields_match_bpftool() -> None:
     expected = bpftool_offsets("sock_common")
     for field in ("skc_family", "skc_v6_daddr", "skc_v6_rcv_saddr", "skc_state"):
         assert kernel.offset_of("sock_common", field) == expected[field]
+
+
+@pytest.mark.skipif(shutil.which("bpftool") is None, reason="needs bpftool (./dev.sh setup installs it)")
+def test_tracepoint_typedef_ids_match_bpftool() -> None:
+    """The BTF types tp_btf programs are loaded for; a struct of the same name is not one."""
+    dump = bpftool_dump()
+    kernel = KernelTypes.of_running_kernel()
+    for name in ("btf_trace_sock_send_length", "btf_trace_sock_recv_length", "u32"):
+        (expected,) = re.findall(rf"^\[(\d+)\] TYPEDEF '{name}'", dump, re.MULTILINE)
+        assert kernel.typedef_id(name) == int(expected)
+    with pytest.raises(BtfError, match="typedef sock_common not in"):
+        kernel.typedef_id("sock_common")
 
 
 def test_fields_inside_anonymous_unions() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bpf_programs import loaded_program_ids, program_ids_held_by
+from tests.bpf_programs import loaded_program_ids, loaded_since, program_ids_held_by, still_loaded
 from tests.markers import requires_bpf
 from tests.netwatch_run import (
     ROOT,
@@ -140,7 +140,7 @@ def test_stop_signals_end_cleanly_and_detach(signum: int) -> None:
     assert ours <= loaded_program_ids()
     status, errors = run.stop(signum)
     assert (status, errors) == (0, "")
-    assert not ours & loaded_program_ids(), "a program outlived netwatch"
+    assert not still_loaded(ours), "a program outlived netwatch"
 
 
 def test_closed_stdout_ends_cleanly() -> None:
@@ -153,7 +153,7 @@ def test_closed_stdout_ends_cleanly() -> None:
     assert result.stderr == ""
     assert len(result.stdout.splitlines()) == 1
     json.loads(result.stdout)
-    assert loaded_program_ids() <= before, "a program outlived netwatch"
+    assert not loaded_since(before), "a program outlived netwatch"
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ def test_bad_map_sizes_get_one_line(variable: str, value: str, message: str) -> 
     assert (result.returncode, result.stdout) == (1, "")
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith(f"netwatch: {message}")
-    assert loaded_program_ids() <= before, "a program outlived netwatch"
+    assert not loaded_since(before), "a program outlived netwatch"
 
 
 def test_doctor_passes_here() -> None:

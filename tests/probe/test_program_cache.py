@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import socket
 import struct
 from collections.abc import Iterator
@@ -17,11 +18,11 @@ import pytest
 
 from netwatch_tui.probe import cache_key, compiled_probe, program_cache
 from netwatch_tui.probe.attach import attach_calibrated, attach_probe
-from netwatch_tui.probe.backends import choose_backend
-from netwatch_tui.probe.bpf_objects import load_program, map_info, program_info
+from netwatch_tui.probe.backends import TRACEPOINTS, choose_backend
+from netwatch_tui.probe.bpf_objects import PROGRAM_TYPE_TRACING, load_program, map_info, program_info
 from netwatch_tui.probe.handover import AttachedProbe
 from netwatch_tui.probe.maps import ProbeMaps
-from tests.bpf_programs import loaded_program_ids, maps_used_by_programs
+from tests.bpf_programs import loaded_program_ids, maps_used_by_programs, still_loaded
 from tests.markers import requires_bpf
 from tests.transfers import tcp_peek_then_read
 
@@ -59,7 +60,7 @@ def _programs(probe: AttachedProbe) -> list[tuple[bytes, int, str, tuple[str, ..
     maps_used = maps_used_by_programs()
     found = []
     for fd in probe.held_fds:
-        if "prog_id:" in _fdinfo(fd):
+        if "prog_type:" in _fdinfo(fd):  # a link names its program too
             info = program_info(fd)
             used = tuple(map_names.get(map_id, "(another)") for map_id in maps_used[info.id])
             found.append((info.name, info.type, bytes(info.tag).hex(), tuple(sorted(used))))
@@ -142,13 +143,39 @@ def test_the_restored_probe_counts_exact_bytes(cache: Path, attached: list[Attac
 
 
 @requires_bpf
+def test_the_socket_hooks_are_tp_btf_programs_compiled_and_restored(
+    cache: Path, attached: list[AttachedProbe]
+) -> None:
+    """The send and receive hooks run as BTF-typed raw tracepoints, for which the kernel builds no
+    tracepoint record: in a compile, and in the probe put back from the cache alike."""
+    if choose_backend("auto") != TRACEPOINTS:
+        pytest.skip("the kprobe backend has no tp_btf hooks")
+    compiled, restored = _attach(attached), _attach(attached)
+    assert (compiled.from_cache, restored.from_cache) == (False, True)
+    for probe in (compiled, restored):
+        texts = [_fdinfo(fd) for fd in probe.held_fds]
+        links = sorted(
+            re.search(r"^tp_name:\s+(\S+)", text, re.MULTILINE).group(1)
+            for text in texts
+            if re.search(r"^link_type:\s+raw_tracepoint", text, re.MULTILINE)
+        )
+        assert links == ["sock_recv_length", "sock_send_length"]
+        tracing = [
+            program_info(fd).name
+            for fd, text in zip(probe.held_fds, texts)
+            if re.search(rf"^prog_type:\s+{PROGRAM_TYPE_TRACING}$", text, re.MULTILINE)
+        ]
+        assert sorted(tracing) == [b"sock_recv_lengt", b"sock_send_lengt"]  # the kernel keeps 15 characters
+
+
+@requires_bpf
 def test_closing_a_restored_probe_detaches_it(cache: Path, attached: list[AttachedProbe]) -> None:
     programs = _compiled_programs(attached)
     restored = _attach(attached)
-    ids = {program_info(fd).id for fd in restored.held_fds if "prog_id:" in _fdinfo(fd)}
+    ids = {program_info(fd).id for fd in restored.held_fds if "prog_type:" in _fdinfo(fd)}
     assert len(ids) == len(programs) and ids <= loaded_program_ids()
     restored.close()
-    assert not ids & loaded_program_ids()
+    assert not still_loaded(ids)
 
 
 @requires_bpf
@@ -181,6 +208,9 @@ def test_other_map_sizes_are_another_program(
             lambda entry: _edit(entry, _attached_elsewhere("tracepoint:sock:gone")), id="a missing tracepoint"
         ),
         pytest.param(lambda entry: _edit(entry, _attached_elsewhere("kprobe:gone")), id="a missing function"),
+        pytest.param(
+            lambda entry: _edit(entry, _loaded_for_another_type), id="a tp_btf hook of another type"
+        ),
         pytest.param(lambda entry: entry.chmod(0o622), id="writable by others"),
         pytest.param(lambda entry: _moved_behind_a_link(entry), id="a symbolic link"),
         pytest.param(lambda entry: _moved_behind_a_link(entry.parent), id="in a directory that is a link"),
@@ -229,10 +259,16 @@ def _attached_elsewhere(attachment: str):
 
 def _attached_elsewhere_by_name(name: str, attachments: list[str]):
     def change(document: dict) -> None:
-        (program,) = [program for program in document["programs"] if program["name"] == name]
+        (program,) = [program for program in document["programs"] if program["name"].startswith(name)]
         program["attachments"] = attachments
 
     return change
+
+
+def _loaded_for_another_type(document: dict) -> None:
+    (program,) = [program for program in document["programs"] if program["name"].startswith("sock_send")]
+    assert program["attach_btf_id"] > 0
+    program["attach_btf_id"] = 1  # the kernel's first type, no tracepoint's
 
 
 def _one_map_less(document: dict) -> None:
@@ -287,7 +323,7 @@ def test_a_cached_probe_that_miscounts_is_dropped_and_compiled_afresh(
     """Loaded and attached, but its send program attached nowhere: the calibration finds TX
     uncounted, so netwatch compiles instead, and the next run puts back the good compile."""
     programs = _compiled_programs(attached)
-    _edit(_entry(cache), _attached_elsewhere_by_name("sock__sock_send", []))
+    _edit(_entry(cache), _attached_elsewhere_by_name("sock_send", []))
     maps, readings = attach_calibrated(choose_backend("auto"))
     try:
         assert not maps.from_cache
@@ -337,7 +373,7 @@ def test_map_references_are_taken_out_and_linked_again() -> None:
     stripped, references = compiled_probe.split_references(code, [40, 41])
     assert references == ((0, 1), (4, 0))
     assert stripped == _load_imm64(1, 0) + _load_imm64(0, 41) + _load_imm64(1, 0) + exit_insn
-    program = compiled_probe.CachedProgram(b"f", 5, ("tracepoint:sock:x",), b"GPL", stripped, references)
+    program = compiled_probe.CachedProgram(b"f", 5, ("tracepoint:sock:x",), b"GPL", stripped, references, 0)
     assert program.linked([7, 8]) == _load_imm64(1, 8) + _load_imm64(0, 41) + _load_imm64(1, 7) + exit_insn
 
 
@@ -373,16 +409,19 @@ class _BccProgram(NamedTuple):
     """The part of BCC's BPF object that says where its functions are attached."""
 
     tracepoint_fds: dict[bytes, int]
+    raw_tracepoint_fds: dict[bytes, int]
     kprobe_fds: dict[bytes, dict[bytes, int]]
 
 
 def test_attachments_are_read_from_bccs_bookkeeping() -> None:
     program = _BccProgram(
-        {b"sock:sock_send_length": 3},
+        {b"sched:sched_process_exit": 3},
+        {b"sock_recv_length": 7},
         {b"p_foo_isra_0": {b"entry": 4}, b"r_foo_isra_0": {b"leave": 5}, b"r_bar": {b"leave": 6}},
     )
     assert compiled_probe.attachments_of(program, ["bar", "foo.isra.0"]) == {
-        b"tracepoint__sock__sock_send_length": ["tracepoint:sock:sock_send_length"],
+        b"tracepoint__sched__sched_process_exit": ["tracepoint:sched:sched_process_exit"],
+        b"sock_recv_length": ["tp_btf:sock_recv_length"],
         b"entry": ["kprobe:foo.isra.0"],
         b"leave": ["kretprobe:foo.isra.0", "kretprobe:bar"],
     }

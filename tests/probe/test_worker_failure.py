@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.bpf_programs import loaded_program_ids, program_ids_held_by
+from tests.bpf_programs import loaded_program_ids, program_ids_held_by, still_loaded
 from tests.failing_netwatch import FAILURE
 from tests.markers import requires_bpf
 from tests.netwatch_run import NetwatchRun
@@ -33,4 +33,4 @@ def test_worker_exception_ends_json_output_with_one_line_and_detaches(tmp_path: 
     assert errors.count("\n") == 1 and errors.endswith("\n"), f"not one line: {errors!r}"
     assert errors.startswith("netwatch: ") and f"RuntimeError: {FAILURE}" in errors
     assert all(isinstance(record["processes"], list) for record in records)
-    assert not ours & loaded_program_ids(), "a program outlived netwatch"
+    assert not still_loaded(ours), "a program outlived netwatch"

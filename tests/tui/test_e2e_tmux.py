@@ -18,7 +18,7 @@ from typing import Callable
 import psutil
 import pytest
 
-from tests.bpf_programs import loaded_program_ids, program_ids_held_by
+from tests.bpf_programs import loaded_program_ids, program_ids_held_by, still_loaded
 from tests.failing_netwatch import FAILURE
 from tests.markers import requires_bpf, requires_root, requires_tmux
 from tests.netwatch_run import ROOT, netwatch_command
@@ -211,7 +211,7 @@ def test_worker_exception_ends_the_tui_and_restores_the_terminal(
     ]
     assert [line for line in screen.splitlines() if line.strip()] == said
     assert not psutil.pid_exists(netwatch.pid)
-    assert not ours & loaded_program_ids(), "a program outlived netwatch"
+    assert not still_loaded(ours), "a program outlived netwatch"
     assert terminal.modes() == UNTOUCHED_MODES
     assert (tmp_path / "stty.after").read_text() == (tmp_path / "stty.before").read_text()
     terminal.keys("typed after netwatch", "Enter")  # echoed as typed, and read as one line

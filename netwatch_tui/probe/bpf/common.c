@@ -5,8 +5,9 @@
  *   PROC_ENTRIES, EXITED_ENTRIES, SOCK_ENTRIES   map sizes (see probe/maps.py)
  *   PROC_SLOTS, SOCK_SLOTS, NW_CPUS              slots per CPU (powers of two), and possible CPUs
  *   OFF_DADDR, OFF_RCV_SADDR, OFF_DPORT, OFF_NUM, OFF_FAMILY, OFF_V6_DADDR, OFF_V6_RCV_SADDR
- *                                                 offsets in struct sock_common, from the running
- *                                                 kernel's BTF (probe/btf.py), not from headers
+ *                                                 offsets in struct sock_common, and OFF_PROTOCOL
+ *                                                 in struct sock, from the running kernel's BTF
+ *                                                 (probe/btf.py), not from headers
  */
 /* No kernel header here: <linux/sched.h> alone doubled the compile time (start-up), for the length
  * of a task's comm (TASK_COMM_LEN, an enum there since 5.17, so it gets a name of our own). */
