@@ -122,7 +122,7 @@ case "$command" in
   test-kernels) exec "$here/tests/vm/run-kernel-matrix.sh" "$@" ;;
   bench)
     setup
-    apt_install iperf3 nethogs
+    apt_install iperf3 nethogs gcc libc6-dev  # gcc: bench/send_loop.c
     cd "$here"
     exec "$venv/bin/python" -m bench.run_all "$@"
     ;;

@@ -132,10 +132,10 @@ def _program_stats(pid: int) -> dict[str, tuple[int, int]]:
         except FileNotFoundError:  # closed since the listing (such as the listing's own fd)
             continue
         program = re.search(r"^prog_id:\s+(\d+)", text, re.MULTILINE)
-        if program:
-            run_time = int(re.search(r"^run_time_ns:\s+(\d+)", text, re.MULTILINE).group(1))
+        run_time = re.search(r"^run_time_ns:\s+(\d+)", text, re.MULTILINE)
+        if program and run_time:  # a link names its program too, without the statistics
             count = int(re.search(r"^run_cnt:\s+(\d+)", text, re.MULTILINE).group(1))
-            stats[names.get(int(program.group(1)), program.group(1))] = (run_time, count)
+            stats[names.get(int(program.group(1)), program.group(1))] = (int(run_time.group(1)), count)
     return stats
 
 
