@@ -6,7 +6,8 @@ Each variant is attached to the same two tracepoints (sock_send_length, sock_rec
 round after round: as netwatch attaches them (tp_btf, btf_tracepoints.py), and, for the floor it
 replaced, an empty program attached the classic way (the kernel fills in the tracepoint's record
 before the program runs). Measured for each:
-- its run time per event under the syscall-bound load (iperf3 over loopback, 128-byte writes) with
+- its run time per event under the syscall-bound load (iperf3 over loopback, 128-byte writes), and
+  under 1400-byte UDP datagrams, with
   ``kernel.bpf_stats_enabled`` on (switched off again afterwards): the program alone;
 - with the statistics off, its throughput under the 128-byte and the UDP loads against a run with no
   program in the same round.
@@ -28,7 +29,7 @@ from typing import Any
 from bench.lib import conditions_line, median, table, write_result
 from bench.overhead import LOADS, _program_stats, run_iperf, throughput
 from netwatch_tui.probe import btf_tracepoints
-from netwatch_tui.probe.backends import BPF_DIR, COMMON_SOURCE, TRACEPOINTS
+from netwatch_tui.probe.backends import BPF_DIR, COMMON_SOURCE, TRACEPOINTS, preamble
 from netwatch_tui.probe.loader import compile_flags
 
 _CLASSIC_PROBES = """
@@ -115,17 +116,19 @@ HEADER = [
     "run time per event",
     "added by the step",
     "each round (ns)",
+    "run time per event: UDP 1400 B",
     "throughput vs no program: TCP 128 B",
     "UDP 1400 B",
 ]
-THROUGHPUT_LOADS = ("TCP 128 B writes", "UDP 1400 B datagrams")
+TCP_SMALL, UDP = "TCP 128 B writes", "UDP 1400 B datagrams"
+THROUGHPUT_LOADS = (TCP_SMALL, UDP)
 STATS = Path("/proc/sys/kernel/bpf_stats_enabled")
 NO_PROGRAM = "no program"
 SEND_CALLS = 1_000_000
 
 
 def program_text(probes: str) -> str:
-    return (BPF_DIR / COMMON_SOURCE).read_text() + probes
+    return preamble(TRACEPOINTS) + (BPF_DIR / COMMON_SOURCE).read_text() + probes
 
 
 def attached(text: str, flags: list[str], classic: bool) -> Any:
@@ -143,19 +146,24 @@ def attached(text: str, flags: list[str], classic: bool) -> Any:
     return program
 
 
-def measure(name: str, text: str, flags: list[str], seconds: float) -> tuple[float, dict[str, float]]:
-    """Attach ``text``; return its run time per event (statistics on) and its throughput under each
-    of THROUGHPUT_LOADS (statistics off: their clock reads would slow every event)."""
+def measure(
+    name: str, text: str, flags: list[str], seconds: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Attach ``text``; return its run time per event (statistics on) and its throughput (statistics
+    off: their clock reads would slow every event), each under every one of THROUGHPUT_LOADS."""
     program = attached(text, flags, classic=name == CLASSIC)
     try:
+        run_times = {}
         STATS.write_text("1")
         try:
-            before = _socket_program_totals()
-            run_iperf(LOADS["TCP 128 B writes"], seconds)
-            after = _socket_program_totals()
+            for load in THROUGHPUT_LOADS:
+                before = _socket_program_totals()
+                run_iperf(LOADS[load], seconds)
+                after = _socket_program_totals()
+                run_times[load] = (after[0] - before[0]) / max(1, after[1] - before[1])
         finally:
             STATS.write_text("0")
-        return (after[0] - before[0]) / max(1, after[1] - before[1]), throughputs(seconds)
+        return run_times, throughputs(seconds)
     finally:
         program.cleanup()
 
@@ -226,7 +234,7 @@ def main() -> None:
         raise SystemExit(f"bench.hot_path needs the sock tracepoints: {TRACEPOINTS.unavailable_reason}")
     flags = compile_flags()
     texts = {name: program_text(probes) for name, (_, probes) in VARIANTS.items()}
-    runs: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    runs = {name: {load: list[float]() for load in THROUGHPUT_LOADS} for name in VARIANTS}
     ratios = {name: {load: list[float]() for load in THROUGHPUT_LOADS} for name in VARIANTS}
     was = STATS.read_text()
     try:
@@ -239,7 +247,8 @@ def main() -> None:
                     measured[name] = throughputs(options.seconds)
                     continue
                 per_event, measured[name] = measure(name, text, flags, options.seconds)
-                runs[name].append(per_event)
+                for load in THROUGHPUT_LOADS:
+                    runs[name][load].append(per_event[load])
             for name in texts:
                 for load in THROUGHPUT_LOADS:
                     ratios[name][load].append(measured[name][load] / measured[NO_PROGRAM][load])
@@ -249,11 +258,12 @@ def main() -> None:
     rows = []
     previous = None
     for name, (what, _) in VARIANTS.items():
-        cost = median(runs[name])
+        cost = median(runs[name][TCP_SMALL])
         step = "-" if previous is None else f"{cost - previous:+.0f} ns"
-        each = ", ".join(f"{value:.0f}" for value in runs[name])
+        each = ", ".join(f"{value:.0f}" for value in runs[name][TCP_SMALL])
+        udp = f"{median(runs[name][UDP]):.0f} ns"
         shares = [f"x{median(ratios[name][load]):.3f}" for load in THROUGHPUT_LOADS]
-        rows.append([name, what, f"{cost:.0f} ns", step, each, *shares])
+        rows.append([name, what, f"{cost:.0f} ns", step, each, udp, *shares])
         previous = cost
     hook_rows = [
         [name, f"{median(added):+.0f} ns", ", ".join(f"{value:+.0f}" for value in added)]
@@ -263,7 +273,8 @@ def main() -> None:
         "## Probe run time per event: netwatch's program and its floor",
         f"Conditions: {conditions_line()}; iperf3 over 127.0.0.1, server on CPU 0, client on CPU 1, "
         f"{options.seconds:g} s per run, {options.rounds} interleaved rounds. Run time: under 128-byte "
-        "writes with `kernel.bpf_stats_enabled` on (its clock reads are part of every figure); per event "
+        "writes (and 1400-byte UDP datagrams, in its own column) with `kernel.bpf_stats_enabled` on (its "
+        "clock reads are part of every figure); per event "
         "= summed run time / run count of the send and receive programs: the program alone. Throughput: "
         "with the statistics off, against a run with no program in the same round (median of the rounds' "
         "ratios). All variants but the classic one are attached as netwatch attaches its socket hooks "

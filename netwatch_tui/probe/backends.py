@@ -76,6 +76,7 @@ class Backend(NamedTuple):
     attach: Callable[[Any], None]
     program_type: Callable[[Any], int]
     kernel_functions: tuple[str, ...] = ()  # those its kprobes may attach to
+    defines: tuple[str, ...] = ()  # macros its text starts with (see NW_TYPED_SOCKET in common.c)
 
 
 _SOCKET_TRACEPOINTS = ("sock_send_length", "sock_recv_length")
@@ -110,6 +111,7 @@ TRACEPOINTS = Backend(
     unavailable_reason="the kernel has no sock:sock_send_length / sock_recv_length tracepoints (Linux < 6.3)",
     attach=_attach_tracepoints,
     program_type=lambda bpf: bpf.TRACEPOINT,
+    defines=("NW_TYPED_SOCKET",),
 )
 
 KPROBES = Backend(
@@ -128,7 +130,12 @@ KPROBES = Backend(
 def program_text(backend: Backend) -> str:
     """The one C text BCC compiles for ``backend``."""
     parts = (COMMON_SOURCE, backend.source_file, LIFECYCLE_SOURCE)
-    return "\n".join((BPF_DIR / name).read_text() for name in parts)
+    return preamble(backend) + "\n".join((BPF_DIR / name).read_text() for name in parts)
+
+
+def preamble(backend: Backend) -> str:
+    """The macros ``backend``'s text starts with."""
+    return "".join(f"#define {name}\n" for name in backend.defines)
 
 
 BACKENDS = {backend.name: backend for backend in (TRACEPOINTS, KPROBES)}

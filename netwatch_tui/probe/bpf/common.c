@@ -106,44 +106,55 @@ static __always_inline int is_loopback_v6(const u8 *addr)
     return high == 0 && (low & 0xffffffffULL) == 0xffff0000ULL && addr[12] == 127;
 }
 
-static __always_inline void read_tuple(const char *sk, u16 family, struct sock_val_t *val)
+/* How a socket's fields are read. The kprobe backend has its address only, a plain number, and reads
+ * through bpf_probe_read_kernel (a helper call: 40-50 ns here). A tp_btf program gets a pointer the
+ * verifier knows as struct sock, which it may load from directly: its backend defines
+ * NW_TYPED_SOCKET (backends.py), and the functions below are handed that pointer as `fields`. */
+#ifdef NW_TYPED_SOCKET
+#define NW_READ_SOCKET(dst, fields, offset) __builtin_memcpy(&(dst), (const char *)(fields) + (offset), sizeof(dst))
+#else
+#define NW_READ_SOCKET(dst, fields, offset) \
+    bpf_probe_read_kernel(&(dst), sizeof(dst), (const char *)(fields) + (offset))
+#endif
+
+static __always_inline void read_tuple(const void *fields, u16 family, struct sock_val_t *val)
 {
     u16 ports[2] = {};
-    bpf_probe_read_kernel(ports, sizeof(ports), sk + OFF_DPORT);
+    NW_READ_SOCKET(ports, fields, OFF_DPORT);
     val->dport = bpf_ntohs(ports[0]);
     val->lport = ports[1]; /* skc_num is already host order */
     if (family == NW_AF_INET) {
         u32 daddr = 0, saddr = 0;
-        bpf_probe_read_kernel(&daddr, sizeof(daddr), sk + OFF_DADDR);
-        bpf_probe_read_kernel(&saddr, sizeof(saddr), sk + OFF_RCV_SADDR);
+        NW_READ_SOCKET(daddr, fields, OFF_DADDR);
+        NW_READ_SOCKET(saddr, fields, OFF_RCV_SADDR);
         __builtin_memcpy(val->daddr, &daddr, 4);
         __builtin_memcpy(val->saddr, &saddr, 4);
         val->loopback = is_loopback_v4(daddr) || is_loopback_v4(saddr);
     } else {
-        bpf_probe_read_kernel(val->daddr, 16, sk + OFF_V6_DADDR);
-        bpf_probe_read_kernel(val->saddr, 16, sk + OFF_V6_RCV_SADDR);
+        NW_READ_SOCKET(val->daddr, fields, OFF_V6_DADDR);
+        NW_READ_SOCKET(val->saddr, fields, OFF_V6_RCV_SADDR);
         val->loopback = is_loopback_v6(val->daddr) || is_loopback_v6(val->saddr);
     }
 }
 
-/* The socket's entry, made (or remade, when a freed socket's address was reused) as needed;
- * ``*made`` says whether it was. */
-static __always_inline struct sock_val_t *socket_entry(const void *sk, u16 family, u16 protocol, int *made)
+/* The entry of the socket at address `key`, made (or remade, when a freed socket's address was
+ * reused) as needed; ``*made`` says whether it was. */
+static __always_inline struct sock_val_t *socket_entry(u64 key, const void *fields, u16 family, u16 protocol,
+                                                       int *made)
 {
-    u64 key = (u64)sk;
     struct sock_val_t *val = socks.lookup(&key);
     if (val) {
         if (val->protocol == NW_IPPROTO_TCP)
             return val; /* TCP entries are dropped at TCP_CLOSE, so the address cannot be stale */
         u16 ports[2] = {};
-        bpf_probe_read_kernel(ports, sizeof(ports), (const char *)sk + OFF_DPORT);
+        NW_READ_SOCKET(ports, fields, OFF_DPORT);
         if (val->lport == ports[1] && val->dport == bpf_ntohs(ports[0]))
             return val;
     }
     struct sock_val_t fresh = {};
     fresh.family = family;
     fresh.protocol = protocol;
-    read_tuple(sk, family, &fresh);
+    read_tuple(fields, family, &fresh);
     socks.update(&key, &fresh);
     *made = 1;
     return socks.lookup(&key);
@@ -196,10 +207,10 @@ static __always_inline void add_traffic_atomic(u64 *tx, u64 *rx, u64 bytes, int 
         __sync_fetch_and_add(tx, bytes);
 }
 
-static __always_inline int same_ports(const struct sock_slot_t *slot, const void *sk)
+static __always_inline int same_ports(const struct sock_slot_t *slot, const void *fields)
 {
     u16 ports[2] = {};
-    bpf_probe_read_kernel(ports, sizeof(ports), (const char *)sk + OFF_DPORT);
+    NW_READ_SOCKET(ports, fields, OFF_DPORT);
     return slot->lport == ports[1] && slot->dport == bpf_ntohs(ports[0]);
 }
 
@@ -219,20 +230,20 @@ static __always_inline void flush_sock_slot(struct sock_slot_t *slot)
     __sync_fetch_and_add(&sock->rx, rx);
 }
 
-/* Book `bytes` on socket `sk` (this CPU's slot for it, or its `socks` entry); return whether the
- * socket is on loopback. ``*made`` says whether its `socks` entry was made. */
-static __always_inline u8 book_socket(u32 cpu, const void *sk, u16 family, u16 protocol, u64 bytes,
-                                      int receive, u32 tgid, int *made)
+/* Book `bytes` on the socket at address `key`, whose fields are read through `fields` (this CPU's
+ * slot for it, or its `socks` entry); return whether the socket is on loopback. ``*made`` says
+ * whether its `socks` entry was made. */
+static __always_inline u8 book_socket(u32 cpu, u64 key, const void *fields, u16 family, u16 protocol,
+                                      u64 bytes, int receive, u32 tgid, int *made)
 {
-    u64 key = (u64)sk;
     u32 index = sock_slot_index(cpu, key);
     struct sock_slot_t *slot = sock_slots.lookup(&index);
     if (slot && slot->sk == key &&
-        (protocol == NW_IPPROTO_TCP ? slot->tcp : !slot->tcp && same_ports(slot, sk))) {
+        (protocol == NW_IPPROTO_TCP ? slot->tcp : !slot->tcp && same_ports(slot, fields))) {
         add_traffic(&slot->tx, &slot->rx, bytes, receive);
         return slot->loopback;
     }
-    struct sock_val_t *sock = socket_entry(sk, family, protocol, made);
+    struct sock_val_t *sock = socket_entry(key, fields, family, protocol, made);
     if (!sock)
         return 0;
     sock->tgid = tgid;
@@ -261,20 +272,22 @@ static __always_inline void add_to_proc_slot(struct proc_slot_t *slot, u64 bytes
         add_traffic(&slot->lo_tx, &slot->lo_rx, bytes, receive);
 }
 
-/* Book `bytes` moved on socket `sk` to the calling process. The caller has already kept only
- * AF_INET, AF_INET6 and AF_PACKET sockets and positive byte counts.
+/* Book `bytes` moved on the socket at address `key` (its fields read through `fields`, see
+ * NW_READ_SOCKET) to the calling process. The caller has already kept only AF_INET, AF_INET6 and
+ * AF_PACKET sockets and positive byte counts.
  *
  * The usual case costs two array lookups: this CPU's slot for the socket (whose loopback flag it
  * keeps) and this CPU's slot for the process. The hash maps are visited when a slot is missed:
  * a new socket or process, or one whose slot another holds. */
-static __always_inline void account(const void *sk, u16 family, u16 protocol, u64 bytes, int receive)
+static __always_inline void account(u64 key, const void *fields, u16 family, u16 protocol, u64 bytes,
+                                    int receive)
 {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     u32 cpu = bpf_get_smp_processor_id();
     u8 loopback = 0;
     int new_socket = 0;
     if (family != NW_AF_PACKET)
-        loopback = book_socket(cpu, sk, family, protocol, bytes, receive, tgid, &new_socket);
+        loopback = book_socket(cpu, key, fields, family, protocol, bytes, receive, tgid, &new_socket);
     u32 index = proc_slot_index(cpu, tgid);
     struct proc_slot_t *slot = family == NW_AF_PACKET ? 0 : proc_slots.lookup(&index);
     int owned = slot && slot->tgid == tgid;

@@ -46,7 +46,7 @@ static __always_inline int leave(struct pt_regs *ctx, int receive)
         return 0;
     u16 family = socket_family(done.sk);
     if (family == NW_AF_INET || family == NW_AF_INET6)
-        account(done.sk, family, done.protocol, ret, receive);
+        account((u64)done.sk, done.sk, family, done.protocol, ret, receive);
     return 0;
 }
 
@@ -121,7 +121,7 @@ int tcp_cleanup_rbuf_entry(struct pt_regs *ctx, const void *sk, int copied)
     }
     u16 family = socket_family(sk);
     if (family == NW_AF_INET || family == NW_AF_INET6)
-        account(sk, family, NW_IPPROTO_TCP, (u32)copied - counted, 1);
+        account((u64)sk, sk, family, NW_IPPROTO_TCP, (u32)copied - counted, 1);
     return 0;
 }
 

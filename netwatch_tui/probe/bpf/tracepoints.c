@@ -3,9 +3,9 @@
  *
  * The two functions are attached as BTF-typed raw tracepoints (tp_btf, see probe/btf_tracepoints.py),
  * not as BCC's TRACEPOINT_PROBE: they get the tracepoint's own arguments (the socket, the result,
- * the flags) and read the socket's family and protocol with plain loads. A classic tracepoint has
- * the kernel fill in its record for the program first, which costs more than this whole program
- * (bench/hot_path.py). */
+ * the flags) and read the socket's fields with plain loads (NW_TYPED_SOCKET, common.c). A classic
+ * tracepoint has the kernel fill in its record for the program first, which costs about as much
+ * again as this whole program (bench/hot_path.py). */
 
 /* One cell per CPU: see address_of. */
 BPF_ARRAY(addresses, u64, NW_CPUS);
@@ -35,7 +35,7 @@ static __always_inline void account_call(const u64 *ctx, int receive)
         return;
     u64 address = address_of(sk);
     if (address)
-        account((const void *)address, family, *(const u16 *)(sk + OFF_PROTOCOL), ret, receive);
+        account(address, sk, family, *(const u16 *)(sk + OFF_PROTOCOL), ret, receive);
 }
 
 int sock_send_length(u64 *ctx)
