@@ -103,7 +103,7 @@ def _attach_kprobes(program: Any) -> None:
 TRACEPOINTS = Backend(
     name="tracepoints",
     source_file="tracepoints.c",
-    summary="sock:sock_send_length / sock:sock_recv_length (Linux >= 6.3)",
+    summary="sock:sock_send_length / sock:sock_recv_length, as tp_btf hooks (Linux >= 6.3)",
     functions=tuple(_LIFECYCLE_TRACEPOINTS.values()),
     available=lambda: (
         _tracepoint_exists("sock:sock_send_length") and _tracepoint_exists("sock:sock_recv_length")
