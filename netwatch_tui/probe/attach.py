@@ -81,7 +81,8 @@ def restore(backend: Backend, cached: compiled_probe.CachedProbe) -> AttachedPro
         for fd in created:
             os.close(fd)
         raise
-    # The maps past MAPS are the programs' own (the kprobe backend's calls): held, not read.
+    # The maps past MAPS are the programs' own (the kprobe backend's calls, the tracepoint backend's
+    # addresses): held, not read.
     return AttachedProbe(backend.name, dict(zip(MAPS, map_fds)), created[len(MAPS) :], from_cache=True)
 
 

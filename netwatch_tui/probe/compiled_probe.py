@@ -63,7 +63,8 @@ def split_references(code: bytes, map_fds: list[int]) -> tuple[bytes, tuple[tupl
     """``code`` with its map references zeroed, and where they were (as indexes into ``map_fds``);
     None if it loads anything else from outside (another kind of 64-bit load has nothing here to be
     relinked with). A map missing from ``map_fds`` is added at its end: the probe's own maps come
-    first, then those only its programs use (the kprobe backend's ``calls``)."""
+    first, then those only its programs use (the kprobe backend's ``calls``, the tracepoints
+    backend's ``addresses``)."""
     if len(code) % 8:
         return None
     stripped = bytearray(code)
