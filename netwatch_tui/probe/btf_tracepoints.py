@@ -10,14 +10,17 @@ over, recording in the cache and cleaning up treat them as BCC's.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from netwatch_tui.probe.bpf_objects import PROGRAM_TYPE_TRACING, attach_btf_tracepoint, load_program
 from netwatch_tui.probe.btf import KernelTypes
 
 
+@functools.cache
 def btf_type_id(tracepoint: str) -> int:
-    """The kernel BTF type a tp_btf program for ``tracepoint`` is loaded for."""
+    """The kernel BTF type a tp_btf program for ``tracepoint`` is loaded for (asked again when the
+    compile is recorded in the cache: reading the kernel's BTF takes some 60 ms)."""
     return KernelTypes.of_running_kernel().typedef_id(f"btf_trace_{tracepoint}")
 
 
