@@ -29,7 +29,7 @@ from typing import Any
 from bench.lib import conditions_line, median, table, write_result
 from bench.overhead import LOADS, _program_stats, run_iperf, throughput
 from netwatch_tui.probe import btf_tracepoints
-from netwatch_tui.probe.backends import BPF_DIR, COMMON_SOURCE, TRACEPOINTS, preamble
+from netwatch_tui.probe.backends import BPF_DIR, COMMON_SOURCE, SOCKET_TRACEPOINTS, TRACEPOINTS, preamble
 from netwatch_tui.probe.loader import compile_flags
 
 _CLASSIC_PROBES = """
@@ -107,7 +107,6 @@ VARIANTS = {
         (BPF_DIR / TRACEPOINTS.source_file).read_text(),
     ),
 }
-_SOCKET_HOOKS = ("sock_send_length", "sock_recv_length")
 
 
 HEADER = [
@@ -139,7 +138,7 @@ def attached(text: str, flags: list[str], classic: bool) -> Any:
     program = BPF(text=text.encode(), cflags=flags)
     if not classic:
         try:
-            btf_tracepoints.attach(program, _SOCKET_HOOKS)
+            btf_tracepoints.attach(program, SOCKET_TRACEPOINTS)
         except BaseException:
             program.cleanup()
             raise

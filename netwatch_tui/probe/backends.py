@@ -79,7 +79,7 @@ class Backend(NamedTuple):
     defines: tuple[str, ...] = ()  # macros its text starts with (see NW_TYPED_SOCKET in common.c)
 
 
-_SOCKET_TRACEPOINTS = ("sock_send_length", "sock_recv_length")
+SOCKET_TRACEPOINTS = ("sock_send_length", "sock_recv_length")  # attached as tp_btf (btf_tracepoints.py)
 
 
 def _attach_tracepoints(program: Any) -> None:
@@ -87,7 +87,7 @@ def _attach_tracepoints(program: Any) -> None:
     hooks are tp_btf programs, which BCC cannot load (btf_tracepoints.py)."""
     from netwatch_tui.probe import btf_tracepoints  # deferred: the attach child's only
 
-    btf_tracepoints.attach(program, _SOCKET_TRACEPOINTS)
+    btf_tracepoints.attach(program, SOCKET_TRACEPOINTS)
 
 
 def _attach_kprobes(program: Any) -> None:
