@@ -14,6 +14,12 @@ Three conditions run interleaved on the same synthetic snapshots (no probe, no r
 - handler + paint, CPU time: the same span as handler + paint in CPU time, which leaves the
   harness's sleeping out: the UI work per snapshot, the figure the goal is about.
 Medians in ms per snapshot, and each condition's ratio to the baseline measured beside it.
+
+Then processes arriving and leaving in bulk (a parallel job starting and ending): the CPU time of the
+snapshot in which all of them appear, of a steady one after it, and of the one in which all but one
+of them leave at once (their rows gone after lingering as exited), with the table's own removal
+and, alternating with it, with DataTable.remove_row called for each row (the baseline: it renumbers
+every remaining row for each one it removes).
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from functools import partial
+
+from textual.pilot import Pilot
 
 from bench.lib import conditions_line, median, table, write_result
 from netwatch_tui.app import NetwatchApp
@@ -29,8 +38,10 @@ from netwatch_tui.model.cells import row_cells
 from netwatch_tui.model.columns import layout
 from netwatch_tui.model.monitor import Monitor
 from netwatch_tui.model.snapshot import Snapshot
+from netwatch_tui.model.table_rows import KEEP_EXITED
 from netwatch_tui.model.view import ViewOptions, visible_rows
 from netwatch_tui.synthetic import FakeProcess, SyntheticSource
+from netwatch_tui.widgets.process_table import ProcessTable
 
 SIZE = (200, 50)
 
@@ -100,13 +111,79 @@ async def measure(processes: int, snapshots: int, warmup: int) -> dict[str, list
     return times
 
 
+BULK = ("rows appear", "steady", "rows leave", "rows leave, remove_row for each (baseline)")
+
+
+def _remove_one_by_one(table: ProcessTable, pids: list[int]) -> None:
+    for pid in pids:
+        table.remove_row(str(pid))
+        table._shown.pop(pid, None)
+
+
+async def _cpu_ms(pilot: Pilot[None], snapshot: Snapshot) -> float:
+    start = time.process_time()
+    pilot.app.post_message(SnapshotReady(snapshot))
+    await pilot.pause()
+    return (time.process_time() - start) * 1000
+
+
+async def measure_bulk(processes: int, rounds: int) -> dict[str, list[float]]:
+    many = SyntheticSource(many_processes(processes), count=0)
+    one = SyntheticSource(many_processes(1), count=0)  # the first of them, the one that stays
+    times: dict[str, list[float]] = {name: [] for name in BULK}
+    ticks = iter(range(1_000_000))
+    app = NetwatchApp(many)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        process_table = app.query_one(ProcessTable)
+        for _ in range(rounds):
+            for baseline in (False, True):
+                if baseline:
+                    process_table._remove_rows = partial(_remove_one_by_one, process_table)  # type: ignore[method-assign]
+                times["rows appear"].append(await _cpu_ms(pilot, many.snapshot(next(ticks))))
+                times["steady"].append(await _cpu_ms(pilot, many.snapshot(next(ticks))))
+                for _ in range(KEEP_EXITED):  # the others are missing: their rows linger, dimmed
+                    await _cpu_ms(pilot, one.snapshot(next(ticks)))
+                leave = await _cpu_ms(pilot, one.snapshot(next(ticks)))
+                assert process_table.row_count == 1
+                times[BULK[3] if baseline else BULK[2]].append(leave)
+                if baseline:
+                    del process_table._remove_rows
+    return times
+
+
+def bulk_section(processes: int, rounds: int, times: dict[str, list[float]]) -> str:
+    steady = median(times["steady"])
+    rows = [
+        [
+            name,
+            f"{median(values):.1f}",
+            ", ".join(f"{value:.0f}" for value in values),
+            f"x{median(values) / steady:.2f}",
+        ]
+        for name, values in times.items()
+    ]
+    ratio = median(times[BULK[2]]) / median(times[BULK[3]])
+    return "\n".join(
+        [
+            f"### {processes:,} processes arriving and leaving at once",
+            f"Handler + paint, CPU time, {rounds} rounds of each; the two ways of removing rows alternate. "
+            f"The table's removal against remove_row for each row: x{ratio:.3f}.",
+            "",
+            table(["snapshot", "median ms", "each", "vs steady"], rows),
+        ]
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=1000)
     parser.add_argument("--snapshots", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--bulk-rounds", type=int, default=5)
     options = parser.parse_args()
     times = asyncio.run(measure(options.processes, options.snapshots, options.warmup))
+    bulk = asyncio.run(measure_bulk(options.processes, options.bulk_rounds))
     base = median(times["model only (baseline)"])
     rows = [
         [
@@ -128,6 +205,8 @@ def main() -> int:
                 f"{SIZE[0]}x{SIZE[1]}. Goal: <= 50 ms of UI work per snapshot (the CPU-time line).",
                 "",
                 table(["condition", "median ms", "min ms", "max ms", "vs baseline"], rows),
+                "",
+                bulk_section(options.processes, options.bulk_rounds, bulk),
             ]
         ),
     )

@@ -8,19 +8,20 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, Callable
 
 import psutil
 import pytest
 from textual import events
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from netwatch_tui import app as app_module
 from netwatch_tui.app import NetwatchApp, run_tui
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.messages import SnapshotReady
 from netwatch_tui.model.columns import Col
-from netwatch_tui.model.table_rows import ProcessRow
+from netwatch_tui.model.table_rows import KEEP_EXITED, ProcessRow
 from netwatch_tui.source import Deliver
 from netwatch_tui.synthetic import DEMO, HOSTILE, FakeProcess, SyntheticSource
 from netwatch_tui.widgets.detail_screen import DetailScreen
@@ -238,6 +239,35 @@ async def test_exited_processes_stay_a_few_intervals_then_go() -> None:
         assert wget.pid in shown_pids(app)
         await feed(pilot, TICKS + 1)
         assert wget.pid not in shown_pids(app)
+
+
+async def test_many_rows_leaving_at_once_leave_the_table_as_remove_row_would() -> None:
+    """Every other process exits in the same interval: their rows go together (in one pass, not one
+    remove_row each), and the rows left are numbered afresh, in their order, the cursor on its process."""
+    jobs = [
+        FakeProcess(30_000 + index, f"job-{index}", "u", "j", (1000 * (80 - index),), (index,))
+        for index in range(80)
+    ]
+    jobs = [replace(job, exits_at=2) if index % 2 else job for index, job in enumerate(jobs)]
+    staying = {job.pid for job in jobs if job.exits_at is None}
+    app = synthetic_app(jobs, ticks=0)
+    async with app.run_test(size=WIDE) as pilot:
+        await feed(pilot, 0, 1)
+        await pilot.press("p")  # by pid: the exited rows stay among the others until they go
+        table = table_of(app)
+        followed = shown_pids(app)[30]  # below rows that go: its index changes
+        assert followed in staying
+        table.move_cursor(row=30)
+        await feed(pilot, *range(2, 3 + KEEP_EXITED))  # reported exited, then missing until they go
+        pids = shown_pids(app)
+        assert set(pids) == staying and table.row_count == len(staying)
+        assert [table.get_row_index(str(pid)) for pid in pids] == list(range(len(pids)))
+        assert [table.get_row_at(index)[0].plain for index in range(len(pids))] == [str(pid) for pid in pids]
+        assert table.rows.keys() == {RowKey(str(pid)) for pid in staying}
+        assert table.cursor_pid == followed and table.cursor_row == pids.index(followed)
+        style, width = table.rich_style, table.size.width
+        drawn = [table._render_line(y, 0, width, style).text.split()[0] for y in range(1, table.size.height)]
+        assert drawn == [str(pid) for pid in pids[: len(drawn)]]
 
 
 async def test_rows_off_screen_are_drawn_when_they_scroll_into_view() -> None:
