@@ -7,6 +7,7 @@ once per interval, and only the processes in the snapshot have their fds listed.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from collections.abc import Container, Iterable, Mapping
@@ -72,7 +73,10 @@ class SocketRow(NamedTuple):
         return "CONNECTED" if self.state == _CONNECTED else "-"
 
 
+@functools.lru_cache(maxsize=4096)
 def _address(hex_address: str) -> str:
+    """An address of /proc's tables as text. Cached: a server's thousands of connections share a few
+    addresses, and decoding each (ipaddress) took most of the detail view's listing of them."""
     raw = bytes.fromhex(hex_address)
     # The kernel prints each 32-bit word in host (little-endian) order.
     packed = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
@@ -186,15 +190,16 @@ class ConnectionTables:
 
     def connections(self, pid: int, traffic: Mapping[SocketKey, Traffic]) -> tuple[Connection, ...]:
         """``pid``'s sockets with the bytes the probe counted on each (``traffic_by_socket``)."""
+        rows = sorted((row.protocol, row.local, row.remote, row) for row in self._by_pid.get(pid, ()))
         return tuple(
             Connection(
-                protocol=row.protocol,
-                local=format_endpoint(row.local),
-                remote=format_endpoint(row.remote),
+                protocol=protocol,
+                local=format_endpoint(local),
+                remote=format_endpoint(remote),
                 state=row.state_name(),
-                traffic=traffic.get((row.protocol_number, row.local, row.remote), ZERO),
+                traffic=traffic.get((row.protocol_number, local, remote), ZERO),
             )
-            for row in sorted(self._by_pid.get(pid, ()), key=lambda r: (r.protocol, r.local, r.remote))
+            for protocol, local, remote, row in rows
         )
 
 

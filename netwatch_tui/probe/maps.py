@@ -52,6 +52,7 @@ would to the shared ``procs`` entry.
 from __future__ import annotations
 
 import ctypes
+import functools
 import ipaddress
 import os
 import struct
@@ -62,14 +63,17 @@ from netwatch_tui.errors import NetwatchError
 from netwatch_tui.model.counters import ProcessCounters, SocketCounters
 from netwatch_tui.model.snapshot import ZERO, Traffic, byte_counts
 from netwatch_tui.model.text import decode_untrusted
-from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all, read_all_raw, read_array, update
+from netwatch_tui.probe.bpf_syscall import delete, lookup, read_all_raw, read_array, update
 from netwatch_tui.probe.handover import AttachedProbe
-from netwatch_tui.probe.layout import TASK_COMM_LEN, ProcSlot, SockValue
+from netwatch_tui.probe.layout import TASK_COMM_LEN, ProcSlot
 
 # The structs as layout.py lays them out: native order and alignment.
 PROC_VALUE = struct.Struct(f"@7QI{TASK_COMM_LEN}sI")
 PROC_SLOT = struct.Struct("@IIQ4Q")  # tgid, pad, first_ns, tx, rx, lo_tx, lo_rx
 SOCK_SLOT = struct.Struct("@3QHHBB2x")  # sk, tx, rx, lport, dport, loopback, tcp
+SOCK_KEY = struct.Struct("@Q")  # the socket's address
+# tx, rx, tgid, family, protocol, lport, dport, loopback, pad, saddr, daddr
+SOCK_VALUE = struct.Struct("@2QI4HB3x16s16s")
 FIRST_NS = struct.Struct("@Q")  # the first field of proc_val_t
 TGID = struct.Struct("@I")  # the key of procs
 EXITED_KEY = struct.Struct("@IIQ")  # tgid, pad, first_ns
@@ -210,18 +214,19 @@ class ProbeMaps:
     def sockets(self) -> list[SocketCounters]:
         """Every socket's counters: its ``socks`` entry and its bytes still in slots (read in
         that order, see "Slots"); never less than last time for the same socket."""
-        entries = read_all(self._fds["socks"], ctypes.c_uint64, SockValue)
+        keys, values, _ = read_all_raw(self._fds["socks"], SOCK_KEY.size, SOCK_VALUE.size)
         unflushed = self._socket_slots()
         floor, self._socket_floor = self._socket_floor, {}
         found = []
-        for key, v in entries:
+        for (key,), value in zip(SOCK_KEY.iter_unpack(keys), SOCK_VALUE.iter_unpack(values)):
+            entry_tx, entry_rx, _, family, protocol, lport, dport, loopback, saddr, daddr = value
             tx, rx = unflushed.get(key, (0, 0))
-            local, remote = (_address(v.family, v.saddr), v.lport), (_address(v.family, v.daddr), v.dport)
-            identity = (key, v.protocol, local, remote)
+            local, remote = (_address(family, saddr), lport), (_address(family, daddr), dport)
+            identity = (key, protocol, local, remote)
             shown = floor.get(identity, ZERO)
-            traffic = Traffic(max(v.tx + tx, shown.tx), max(v.rx + rx, shown.rx))
+            traffic = Traffic(max(entry_tx + tx, shown.tx), max(entry_rx + rx, shown.rx))
             self._socket_floor[identity] = traffic
-            found.append(SocketCounters(v.family, v.protocol, local, remote, traffic, bool(v.loopback)))
+            found.append(SocketCounters(family, protocol, local, remote, traffic, bool(loopback)))
         return found
 
     def _socket_slots(self) -> dict[int, tuple[int, int]]:
@@ -252,8 +257,9 @@ def _values(packed: bytes) -> list[bytes]:
     return [packed[start : start + size] for start in range(0, len(packed), size)]
 
 
-def _address(family: int, raw: ctypes.Array[ctypes.c_uint8]) -> str:
-    packed = bytes(raw)
+@functools.lru_cache(maxsize=4096)
+def _address(family: int, packed: bytes) -> str:
+    """An address as text: the same few recur in every socket of a busy server (ipaddress is slow)."""
     if family == AF_INET6:
         address = ipaddress.IPv6Address(packed)
         return str(address.ipv4_mapped or address)

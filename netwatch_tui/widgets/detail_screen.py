@@ -10,33 +10,22 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from netwatch_tui.cgroups import CgroupInfo, read_cgroup
 from netwatch_tui.model.sanitize import clean
-from netwatch_tui.model.snapshot import Connection
 from netwatch_tui.model.table_rows import ProcessRow
 from netwatch_tui.model.units import format_bytes, format_rate
 from netwatch_tui.model.view import DisplayState
+from netwatch_tui.widgets.connection_table import ConnectionTable
 from netwatch_tui.widgets.field_grid import FieldGrid
 from netwatch_tui.widgets.graph import Graph
-
-_CONNECTION_COLUMNS = ("PROTO", "LOCAL", "REMOTE", "STATE", "TX", "RX")
 
 
 def _started(start_time: float | None) -> str:
     if start_time is None:
         return "unknown (exited before it could be asked)"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start_time))
-
-
-def _connection_cells(connection: Connection) -> tuple[Text, ...]:
-    values = (connection.protocol, connection.local, connection.remote, connection.state)
-    return (
-        *(Text(clean(value), no_wrap=True) for value in values),
-        Text(format_bytes(connection.traffic.tx), justify="right"),
-        Text(format_bytes(connection.traffic.rx), justify="right"),
-    )
 
 
 class DetailScreen(Screen[None]):
@@ -61,11 +50,10 @@ class DetailScreen(Screen[None]):
         yield Graph(id="tx-graph")
         yield Graph(id="rx-graph")
         yield Static(Text("Connections"), id="connections-title")
-        yield DataTable(id="connections", cursor_type="none", zebra_stripes=True)
+        yield ConnectionTable(id="connections")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#connections", DataTable).add_columns(*_CONNECTION_COLUMNS)
         self.show(self._state)
         self._read_cgroup()
 
@@ -120,12 +108,9 @@ class DetailScreen(Screen[None]):
         self._show_connections(state)
 
     def _show_connections(self, state: DisplayState) -> None:
-        table = self.query_one("#connections", DataTable)
         frame = state.frame
         connections = frame.snapshot.connections.get(self.pid, ()) if frame is not None else ()
-        table.clear()
-        for connection in connections:
-            table.add_row(*_connection_cells(connection))
+        self.query_one(ConnectionTable).show(connections)
         if connections:
             title = f"Connections ({len(connections)})"
         elif frame is not None and frame.snapshot.replay:

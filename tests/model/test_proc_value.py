@@ -1,12 +1,12 @@
-"""The kernel's per-process entry decodes field by field as the probe laid it out."""
+"""The kernel's per-process and per-socket entries decode field by field as the probe laid them out."""
 
 from __future__ import annotations
 
 import ctypes
 
 from netwatch_tui.model.snapshot import ByteCounts, Traffic
-from netwatch_tui.probe.layout import MAPS, ExitedKey, ProcValue
-from netwatch_tui.probe.maps import EXITED_KEY, PROC_VALUE, TGID, decode_process
+from netwatch_tui.probe.layout import MAPS, ExitedKey, ProcValue, SockValue
+from netwatch_tui.probe.maps import EXITED_KEY, PROC_VALUE, SOCK_KEY, SOCK_VALUE, TGID, decode_process
 
 
 def test_struct_formats_are_the_ctypes_layouts() -> None:
@@ -34,3 +34,23 @@ def test_a_name_of_fifteen_bytes_and_one_not_utf8() -> None:
     assert full.comm == "a" * 15
     bad = decode_process(1, bytes(ProcValue(comm=b"x\xffy")), exited=False)
     assert bad.comm == "x\\xffy"
+
+
+def test_every_socket_field_lands_in_its_place() -> None:
+    assert MAPS["socks"] == (ctypes.c_uint64, SockValue)
+    assert (SOCK_KEY.size, SOCK_VALUE.size) == (ctypes.sizeof(ctypes.c_uint64), ctypes.sizeof(SockValue))
+    value = SockValue(tx=1, rx=2, tgid=3, family=10, protocol=6, lport=80, dport=5, loopback=1)
+    value.saddr[:] = range(16)
+    value.daddr[:] = range(100, 116)
+    assert SOCK_VALUE.unpack(bytes(value)) == (
+        1,
+        2,
+        3,
+        10,
+        6,
+        80,
+        5,
+        1,
+        bytes(range(16)),
+        bytes(range(100, 116)),
+    )
