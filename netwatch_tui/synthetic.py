@@ -125,6 +125,21 @@ def _connections(process: FakeProcess, tick: int) -> tuple[Connection, ...]:
     )
 
 
+def server_connections(count: int, received: int) -> list[Connection]:
+    """A busy server's ``count`` connections on one port, the n-th having received ``received + n``
+    bytes (benchmarks and tests of long connection lists)."""
+    return [
+        Connection(
+            "TCP",
+            "127.0.0.1:8080",
+            f"127.0.0.1:{40_000 + index}",
+            "ESTABLISHED",
+            Traffic(0, received + index),
+        )
+        for index in range(count)
+    ]
+
+
 class SyntheticSource:
     """Plays the fixed processes tick by tick: every ``interval`` seconds, or as fast as the consumer
     takes them (``realtime=False``); stops after ``count`` snapshots if given."""

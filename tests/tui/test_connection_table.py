@@ -7,6 +7,7 @@ from textual.app import App, ComposeResult
 from textual.widgets.data_table import ColumnKey
 
 from netwatch_tui.model.snapshot import Connection, Traffic
+from netwatch_tui.synthetic import server_connections
 from netwatch_tui.widgets.connection_table import COLUMNS, ConnectionTable, connection_texts
 
 SIZE = (100, 12)
@@ -15,19 +16,6 @@ SIZE = (100, 12)
 class _ListOnly(App[None]):
     def compose(self) -> ComposeResult:
         yield ConnectionTable()
-
-
-def _connections(count: int, received: int) -> list[Connection]:
-    return [
-        Connection(
-            "TCP",
-            "127.0.0.1:8080",
-            f"127.0.0.1:{40_000 + index}",
-            "ESTABLISHED",
-            Traffic(0, received + index),
-        )
-        for index in range(count)
-    ]
 
 
 def _rows(table: ConnectionTable) -> list[tuple[str, ...]]:
@@ -43,7 +31,7 @@ async def test_the_same_connections_are_updated_in_place_and_stay_scrolled() -> 
     app = _ListOnly()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(ConnectionTable)
-        first = _connections(50, received=100)
+        first = server_connections(50, received=100)
         table.show(first)
         await pilot.pause()
         assert _rows(table) == [connection_texts(connection) for connection in first]
@@ -51,7 +39,7 @@ async def test_the_same_connections_are_updated_in_place_and_stay_scrolled() -> 
         await pilot.pause()
         rows_before, drawn_before = dict(table.rows), _drawn(table, 25)
         assert "125 B" in drawn_before
-        second = _connections(50, received=5000)
+        second = server_connections(50, received=5000)
         table.show(second)
         await pilot.pause()
         assert _rows(table) == [connection_texts(connection) for connection in second]
@@ -61,7 +49,7 @@ async def test_the_same_connections_are_updated_in_place_and_stay_scrolled() -> 
             column.get_render_width(table) for column in table.columns.values()
         )
         assert table.scroll_y == 20
-        table.show(_connections(50, received=6000))  # other figures, as wide as before
+        table.show(server_connections(50, received=6000))  # other figures, as wide as before
         await pilot.pause()
         assert "5.9 KiB" in _drawn(table, 25)
 
@@ -70,12 +58,12 @@ async def test_other_connections_are_listed_afresh_still_scrolled_and_columns_fi
     app = _ListOnly()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(ConnectionTable)
-        table.show(_connections(50, received=100))
+        table.show(server_connections(50, received=100))
         await pilot.pause()
         table.scroll_to(y=20, animate=False)
         await pilot.pause()
         wider = Connection("TCP", "[2001:db8::1]:443", "[2001:db8::2]:51000", "CLOSE_WAIT", Traffic(7, 0))
-        third = [*_connections(50, received=100)[:30], wider]  # the last 20 closed, one opened
+        third = [*server_connections(50, received=100)[:30], wider]  # the last 20 closed, one opened
         table.show(third)
         await pilot.pause()
         assert _rows(table) == [connection_texts(connection) for connection in third]
@@ -94,7 +82,7 @@ async def test_other_connections_are_listed_afresh_still_scrolled_and_columns_fi
         assert table.row_count == 0 and table.columns[ColumnKey("LOCAL")].width == len("LOCAL")
 
 
-async def test_an_empty_list_first_then_connections() -> None:
+async def test_an_empty_list_first_thenserver_connections() -> None:
     app = _ListOnly()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(ConnectionTable)
@@ -102,6 +90,8 @@ async def test_an_empty_list_first_then_connections() -> None:
         await pilot.pause()
         titles = [column.label.plain for column in table.ordered_columns]
         assert table.row_count == 0 and titles == list(COLUMNS)
-        table.show(_connections(2, received=10))
+        table.show(server_connections(2, received=10))
         await pilot.pause()
-        assert _rows(table) == [connection_texts(connection) for connection in _connections(2, received=10)]
+        assert _rows(table) == [
+            connection_texts(connection) for connection in server_connections(2, received=10)
+        ]
