@@ -22,7 +22,9 @@ class StatusBar(Static):
 
     def show(self, state: DisplayState, shown: int) -> None:
         lines = (self._line(host_line(state)), self._line(info_line(state, shown)))
-        self.update(Text("\n").join(lines))
+        # No layout: its height is fixed (styles.tcss), and a layout of the whole screen every interval
+        # was most of what an idle TUI does.
+        self.update(Text("\n").join(lines), layout=False)
 
     def _line(self, segments: list[Segment]) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
