@@ -7,12 +7,11 @@ once per interval, and only the processes in the snapshot have their fds listed.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import os
 from collections.abc import Container, Iterable, Mapping
 from typing import NamedTuple
 
+from netwatch_tui.model.addresses import address_text
 from netwatch_tui.model.counters import SocketCounters
 from netwatch_tui.model.snapshot import ZERO, Connection, Traffic
 
@@ -73,17 +72,10 @@ class SocketRow(NamedTuple):
         return "CONNECTED" if self.state == _CONNECTED else "-"
 
 
-@functools.lru_cache(maxsize=4096)
 def _address(hex_address: str) -> str:
-    """An address of /proc's tables as text. Cached: a server's thousands of connections share a few
-    addresses, and decoding each (ipaddress) took most of the detail view's listing of them."""
     raw = bytes.fromhex(hex_address)
     # The kernel prints each 32-bit word in host (little-endian) order.
-    packed = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    if len(packed) == 4:
-        return str(ipaddress.IPv4Address(packed))
-    address = ipaddress.IPv6Address(packed)
-    return str(address.ipv4_mapped or address)
+    return address_text(b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4)))
 
 
 def _endpoint(field: str) -> tuple[str, int]:

@@ -49,7 +49,6 @@ class ConnectionTable(DataTable[TableCell]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="none", zebra_stripes=True)
         self._texts: list[tuple[str, ...]] = []  # what each row shows, top to bottom
-        self._widths: list[int] = []
 
     def show(self, connections: Sequence[Connection]) -> None:
         texts = [connection_texts(connection) for connection in connections]
@@ -64,9 +63,9 @@ class ConnectionTable(DataTable[TableCell]):
             self._rebuild(texts, widths)
         else:
             self._update_cells(texts)
-            if widths != self._widths:
+            if widths != [column.width for column in self.columns.values()]:
                 self._set_widths(widths)
-        self._texts, self._widths = texts, widths
+        self._texts = texts
 
     def _update_cells(self, texts: list[tuple[str, ...]]) -> None:
         """Replace the cells whose text changed, straight in DataTable's cell store (its update_cell
