@@ -351,11 +351,13 @@ class ProcessTable(DataTable[TableCell]):
         self._kept_header.clear()
 
     def _set_columns(self, specs: tuple[ColumnSpec, ...]) -> None:
+        # Forgotten before clear(), which scrolls to the top: the scroll watcher would blank the
+        # rows that were on screen, which are no longer in the table.
+        self._order, self._shown, self._labels, self._stale = [], {}, {}, set()
         self.clear(columns=True)
         self._specs = specs
         self._column_keys = tuple(ColumnKey(spec.col.value) for spec in specs)
         self._fit_caches_to_screen()
-        self._order, self._shown, self._labels = [], {}, {}
         for spec in specs:
             self.add_column(Text(spec.title), width=spec.width, key=spec.col.value)
 

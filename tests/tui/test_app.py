@@ -293,6 +293,34 @@ async def test_rows_off_screen_are_drawn_when_they_scroll_into_view() -> None:
         assert cell(app, first, Col.COMMAND) == next(r for r in rows(app) if r.pid == first).stats.name
 
 
+@pytest.mark.parametrize("change", ["m", "wider", "narrower"])
+async def test_the_columns_change_while_the_table_is_scrolled(change: str) -> None:
+    """A new set of columns (the m key, a resize) empties the table, which scrolls it to the top:
+    the rows that were on screen must not be looked up in it meanwhile (that crashed the app)."""
+    many = [
+        FakeProcess(20_000 + index, f"worker-{index}", "u", "w", (100 * (index + 1),), (index,))
+        for index in range(60)
+    ]
+    app = synthetic_app(many)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await settled(pilot)
+        await pilot.press("end")
+        await pilot.pause()
+        last = table_of(app).cursor_pid
+        columns = table_of(app).columns_shown
+        if change == "m":
+            await pilot.press("m")
+        else:
+            await pilot.resize_terminal(160 if change == "wider" else 60, 20)
+        await pilot.pause()
+        table = table_of(app)
+        assert table.columns_shown != columns
+        assert table.cursor_pid == last  # the cursor, and the screen with it, stay on its process
+        row = next(r for r in rows(app) if r.pid == last)
+        assert cell(app, last, Col.COMMAND) == row.stats.name
+        assert app.is_running
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
