@@ -1,7 +1,8 @@
 """Names, command lines and users of processes, asked of /proc through psutil and cached.
 
 The cache is keyed by pid and checked against the start time, so a reused pid is never
-described with its predecessor's name.
+described with its predecessor's name; and against the count of the process's execs (kept by the
+kernel probe), so a process that runs another program is not described as the one it was.
 """
 
 from __future__ import annotations
@@ -67,10 +68,12 @@ class ProcessInfoCache:
     """Describes live processes; ``lookup`` returns None for a process that is gone."""
 
     def __init__(self) -> None:
-        self._cache: dict[int, ProcessInfo] = {}  # by pid; its start_time tells a reused pid apart
+        # by pid, with the exec count it was read at; its start_time tells a reused pid apart
+        self._cache: dict[int, tuple[ProcessInfo, int]] = {}
 
-    def lookup(self, pid: int, first_seen_ns: int) -> ProcessInfo | None:
-        """The process ``pid`` if it is the one the kernel first saw at ``first_seen_ns``.
+    def lookup(self, pid: int, first_seen_ns: int, execs: int = 0) -> ProcessInfo | None:
+        """The process ``pid`` if it is the one the kernel first saw at ``first_seen_ns``, as it is
+        after its ``execs``-th exec since then.
 
         A process with that pid that started after that moment is a successor on a reused pid:
         the one the kernel counted is gone.
@@ -78,12 +81,12 @@ class ProcessInfoCache:
         started = start_time(pid)
         if started is None or started > monotonic_to_epoch(first_seen_ns) + START_TIME_TOLERANCE:
             return None
-        info = self._cache.get(pid)
-        if info is None or info.start_time != started:
+        info, described_at = self._cache.get(pid, (None, execs))
+        if info is None or info.start_time != started or described_at != execs:
             info = self._describe(pid, started)
             if info is None:
                 return None
-            self._cache[pid] = info
+            self._cache[pid] = (info, execs)
         return info
 
     @staticmethod

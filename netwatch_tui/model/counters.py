@@ -14,7 +14,8 @@ class ProcessCounters(NamedTuple):
     monotonic clock when the process first moved a counted byte. ``exited`` is True for a process
     that the kernel saw exit (its entry is read once and then removed). ``socket_events`` grows when
     the kernel sees the process use a socket for the first time, connect a TCP socket, or a TCP
-    socket it used close.
+    socket it used close. ``execs`` grows when it runs another program (exec): its name and command
+    line are then read again.
     A NamedTuple: one is decoded per changed process per interval, and tuples are built fastest.
     """
 
@@ -25,6 +26,7 @@ class ProcessCounters(NamedTuple):
     counts: ByteCounts
     exited: bool = False
     socket_events: int = 0
+    execs: int = 0
 
     @property
     def identity(self) -> tuple[int, int]:

@@ -25,6 +25,7 @@ class ProcValue(ctypes.Structure):
         ("uid", ctypes.c_uint32),
         ("comm", ctypes.c_char * TASK_COMM_LEN),
         ("socket_events", ctypes.c_uint32),
+        ("execs", ctypes.c_uint32),
     )
 
 

@@ -67,7 +67,7 @@ from netwatch_tui.probe.handover import AttachedProbe
 from netwatch_tui.probe.layout import TASK_COMM_LEN, ProcSlot
 
 # The structs as layout.py lays them out: native order and alignment.
-PROC_VALUE = struct.Struct(f"@7QI{TASK_COMM_LEN}sI")
+PROC_VALUE = struct.Struct(f"@7QI{TASK_COMM_LEN}sII4x")  # 4x: padded to 8, as C pads it
 PROC_SLOT = struct.Struct("@IIQ4Q")  # tgid, pad, first_ns, tx, rx, lo_tx, lo_rx
 SOCK_SLOT = struct.Struct("@3QHHBB2x")  # sk, tx, rx, lport, dport, loopback, tcp
 SOCK_KEY = struct.Struct("@Q")  # the socket's address
@@ -263,17 +263,17 @@ def _address(family: int, packed: bytes) -> str:
 
 def decode_process(tgid: int, raw: bytes, exited: bool) -> ProcessCounters:
     """Decode one ``struct proc_val_t`` (its bytes: one struct call instead of a ctypes read per field)."""
-    first_ns, tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx, uid, comm, socket_events = PROC_VALUE.unpack(raw)
+    first_ns, tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx, uid, comm, socket_events, execs = PROC_VALUE.unpack(raw)
     counts = byte_counts(tx, rx, lo_tx, lo_rx, pkt_tx, pkt_rx)
     name = decode_untrusted(comm.split(b"\0", 1)[0])
-    return ProcessCounters(tgid, first_ns, name, uid, counts, exited, socket_events)
+    return ProcessCounters(tgid, first_ns, name, uid, counts, exited, socket_events, execs)
 
 
 def moved_slots(reading: ProcessCounters, before: tuple[int, ...], after: tuple[int, ...]) -> ProcessCounters:
     """``reading`` with its slots' bytes (tx, rx, lo_tx, lo_rx) as ``after`` instead of ``before``.
     Built with tuple.__new__ (as byte_counts): this runs for every busy process every interval, and
     NamedTuple._replace took three times as long."""
-    tgid, first_ns, comm, uid, ((tx, rx), (lo_tx, lo_rx), (pk_tx, pk_rx)), exited, events = reading
+    tgid, first_ns, comm, uid, ((tx, rx), (lo_tx, lo_rx), (pk_tx, pk_rx)), exited, events, execs = reading
     counts = byte_counts(
         tx - before[0] + after[0],
         rx - before[1] + after[1],
@@ -282,4 +282,4 @@ def moved_slots(reading: ProcessCounters, before: tuple[int, ...], after: tuple[
         pk_tx,
         pk_rx,
     )
-    return _new_tuple(ProcessCounters, (tgid, first_ns, comm, uid, counts, exited, events))
+    return _new_tuple(ProcessCounters, (tgid, first_ns, comm, uid, counts, exited, events, execs))

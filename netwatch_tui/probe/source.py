@@ -149,7 +149,9 @@ class ProbeSource:
             reading = delta.reading
             identity = reading.identity
             kept = last.get(reading.tgid)
-            known = kept.info if kept is not None and kept.identity == identity else None
+            same = kept is not None and kept.identity == identity
+            # Not after an exec: what was known described the program it ran before.
+            known = kept.info if same and kept.reading.execs == reading.execs else None
             info = (
                 None
                 if reading.exited
@@ -234,7 +236,7 @@ class ProbeSource:
         """
         if known is not None and not verify:
             return known
-        return self._info.lookup(reading.tgid, reading.first_ns)
+        return self._info.lookup(reading.tgid, reading.first_ns, reading.execs)
 
     @staticmethod
     def _connections(

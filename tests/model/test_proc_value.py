@@ -21,12 +21,22 @@ def test_struct_formats_are_the_ctypes_layouts() -> None:
 
 def test_every_field_lands_in_its_place() -> None:
     value = ProcValue(
-        first_ns=11, tx=1, rx=2, lo_tx=3, lo_rx=4, pkt_tx=5, pkt_rx=6, uid=1000, comm=b"curl", socket_events=7
+        first_ns=11,
+        tx=1,
+        rx=2,
+        lo_tx=3,
+        lo_rx=4,
+        pkt_tx=5,
+        pkt_rx=6,
+        uid=1000,
+        comm=b"curl",
+        socket_events=7,
+        execs=8,
     )
     reading = decode_process(42, bytes(value), exited=True)
     assert (reading.tgid, reading.first_ns, reading.uid, reading.comm) == (42, 11, 1000, "curl")
     assert reading.counts == ByteCounts(Traffic(1, 2), Traffic(3, 4), Traffic(5, 6))
-    assert reading.exited and reading.socket_events == 7
+    assert reading.exited and (reading.socket_events, reading.execs) == (7, 8)
 
 
 def test_a_name_of_fifteen_bytes_and_one_not_utf8() -> None:

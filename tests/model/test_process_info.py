@@ -62,9 +62,34 @@ def test_a_cached_process_with_another_start_time_is_described_afresh() -> None:
     first = cache.lookup(os.getpid(), now_ns())
     assert first is not None
     predecessor = first._replace(name="predecessor", start_time=first.start_time - 100)
-    cache._cache[os.getpid()] = predecessor
+    cache._cache[os.getpid()] = (predecessor, 0)
     found = cache.lookup(os.getpid(), now_ns())
     assert found == first and found is not predecessor
+
+
+def test_a_process_that_ran_another_program_is_described_afresh() -> None:
+    """Same pid, same start time, another program: the exec count the kernel keeps tells it apart."""
+    script = "import os, sys; sys.stdin.readline(); os.execv('/bin/sleep', ['sleep', '30'])"
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE)
+    try:
+        cache = ProcessInfoCache()
+        seen = now_ns()
+        before = cache.lookup(child.pid, seen)
+        assert before is not None and before.name.startswith("python")
+        assert child.stdin is not None
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        deadline = time.monotonic() + 10
+        while psutil.Process(child.pid).name() != "sleep" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert cache.lookup(child.pid, seen) is before  # asked as before the exec: kept
+        after = cache.lookup(child.pid, seen, execs=1)
+        assert after is not None and (after.name, after.cmdline) == ("sleep", "sleep 30")
+        assert after.start_time == before.start_time
+        assert cache.lookup(child.pid, seen, execs=1) is after
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_start_time_matches_psutil() -> None:

@@ -31,6 +31,7 @@ struct proc_val_t {
     u32 uid;
     char comm[NW_COMM_LEN];
     u32 socket_events; /* sockets first seen, connected or closed (TCP): user space recounts its connections */
+    u32 execs;      /* exec() calls since: user space reads its name and command line again */
 };
 
 struct exited_key_t {

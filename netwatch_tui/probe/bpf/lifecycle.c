@@ -37,12 +37,15 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
     return 0;
 }
 
-/* Keep the recorded name current across exec, for processes that are gone before user space asks. */
+/* A process that runs another program: its new name goes in its entry (for a process gone before
+ * user space asks), and the count tells user space to read its name and command line again. */
 TRACEPOINT_PROBE(sched, sched_process_exec)
 {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     struct proc_val_t *val = procs.lookup(&tgid);
-    if (val)
-        bpf_get_current_comm(val->comm, sizeof(val->comm));
+    if (!val)
+        return 0;
+    bpf_get_current_comm(val->comm, sizeof(val->comm));
+    __sync_fetch_and_add(&val->execs, 1);
     return 0;
 }
