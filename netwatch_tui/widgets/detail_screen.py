@@ -6,7 +6,7 @@ import time
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -35,6 +35,8 @@ class DetailScreen(Screen[None]):
         Binding("escape,backspace", "back", "Back"),
         Binding("k,f9", "kill", "Kill"),
     ]
+    # Terminal lines below which the graphs are drawn smaller, and not at all (styles.tcss).
+    SHORT, TINY = 30, 20
 
     def __init__(self, row: ProcessRow, state: DisplayState) -> None:
         super().__init__()
@@ -56,6 +58,10 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.show(self._state)
         self._read_cgroup()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(self.TINY <= event.size.height < self.SHORT, "-short")
+        self.set_class(event.size.height < self.TINY, "-tiny")
 
     @work(thread=True, exit_on_error=False)
     def _read_cgroup(self) -> None:

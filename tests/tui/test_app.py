@@ -321,6 +321,30 @@ async def test_the_columns_change_while_the_table_is_scrolled(change: str) -> No
         assert app.is_running
 
 
+@pytest.mark.parametrize(("height", "graph_lines"), [(50, 6), (24, 3), (16, 0)])
+async def test_the_detail_view_keeps_room_for_connections_on_short_terminals(
+    height: int, graph_lines: int
+) -> None:
+    """At 80x24 the graphs used to take every line the connection list could have had."""
+    firefox = next(p for p in DEMO if p.name == "firefox")
+    app = synthetic_app(ticks=0)
+    async with app.run_test(size=(80, height)) as pilot:
+        await feed(pilot, 0)
+        await select_pid(pilot, firefox.pid)
+        await pilot.press("enter")
+        await feed(pilot, 1)  # the detail asked for connections: they come with the next snapshot
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        graphs = [screen.query_one(f"#{direction}-graph").region.height for direction in ("tx", "rx")]
+        assert graphs == [graph_lines, graph_lines]
+        table = screen.query_one("#connections")
+        count = min(firefox.conns, 6)  # as many as synthetic.py makes up
+        assert table.region.height >= min(count + 1, height - 11)  # its header, then rows
+        drawn = [table.render_line(y).text for y in range(1, table.region.height)]
+        assert sum("ESTABLISHED" in line or "UDP" in line for line in drawn) == min(count, len(drawn))
+        assert table.region.bottom <= height - 1  # above the footer
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
