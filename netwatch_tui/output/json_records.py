@@ -9,15 +9,11 @@ replay show exactly what the live view showed, loopback toggle included.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, ProcessStats, Snapshot, Traffic
 from netwatch_tui.model.text import decode_untrusted
-
-
-def _pair(record: dict[str, Any], prefix: str, suffix: str) -> Traffic:
-    return Traffic(int(record.get(f"{prefix}tx_{suffix}", 0)), int(record.get(f"{prefix}rx_{suffix}", 0)))
-
 
 # One process's fields after its opening, in the order they are written (json.dumps's spelling:
 # %r of a float is its JSON text; the last two are given already spelled).
@@ -114,6 +110,49 @@ def snapshot_record(snapshot: Snapshot, include_loopback: bool) -> dict[str, Any
     return record
 
 
+# Reading a record back: each field checked to be what the writer writes, so that a file edited or
+# damaged by hand stops a replay with one line saying which field is wrong.
+
+
+def _pair(record: dict[str, Any], prefix: str, suffix: str) -> Traffic:
+    return Traffic(_count(record, f"{prefix}tx_{suffix}"), _count(record, f"{prefix}rx_{suffix}"))
+
+
+def _wrong(name: str, value: object, expected: str) -> ValueError:
+    shown = json.dumps(value)
+    return ValueError(f"{name} is {shown if len(shown) <= 40 else shown[:39] + '…'}, not {expected}")
+
+
+def _count(item: dict[str, Any], name: str, default: int | None = 0) -> int:
+    """A count of bytes or things: a JSON integer, not negative (``default`` when absent)."""
+    value = item[name] if default is None else item.get(name, default)
+    if type(value) is not int or value < 0:
+        raise _wrong(name, value, "a count")
+    return value
+
+
+def _text(item: dict[str, Any], name: str, default: str | None = "") -> str:
+    value = item[name] if default is None else item.get(name, default)
+    if not isinstance(value, str):
+        raise _wrong(name, value, "a string")
+    return value
+
+
+def _seconds(item: dict[str, Any], name: str, default: float | None = None) -> float:
+    """A time or an interval: a finite JSON number, not negative."""
+    value = item[name] if default is None else item.get(name, default)
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        raise _wrong(name, value, "a number of seconds")
+    return float(value)
+
+
+def _flag(item: dict[str, Any], name: str, default: bool) -> bool:
+    value = item.get(name, default)
+    if type(value) is not bool:
+        raise _wrong(name, value, "true or false")
+    return value
+
+
 def _counts(record: dict[str, Any], suffix: str, loopback_included: bool) -> ByteCounts:
     shown = _pair(record, "", suffix)
     loopback = _pair(record, "lo_", suffix)
@@ -125,28 +164,36 @@ def _counts(record: dict[str, Any], suffix: str, loopback_included: bool) -> Byt
 def snapshot_from_record(record: dict[str, Any]) -> Snapshot:
     """Rebuild the Snapshot a record was written from (for ``--replay``).
 
-    Raises KeyError, TypeError or ValueError on a record that is not one of ours.
+    Raises KeyError (a field missing) or ValueError (a field of the wrong kind, said in its message)
+    on a record that is not one of ours.
     """
-    loopback_included = bool(record.get("loopback", True))
-    processes = tuple(
-        ProcessStats(
-            pid=int(item["pid"]),
-            name=str(item["name"]),
-            cmdline=str(item.get("cmdline", "")),
-            user=str(item.get("user", "")),
-            start_time=item.get("start_time"),
-            conns=int(item.get("conns", 0)),
-            delta=_counts(item, "bytes", loopback_included),
-            total=_counts(item, "total", loopback_included),
-            alive=bool(item.get("alive", True)),
-        )
-        for item in record["processes"]
-    )
+    loopback_included = _flag(record, "loopback", True)
+    items = record["processes"]
+    if not isinstance(items, list):
+        raise _wrong("processes", items, "a list")
+    processes = tuple(_process(item, loopback_included) for item in items)
     return Snapshot(
-        time=float(record["time"]),
-        interval=float(record["interval"]),
-        backend=str(record.get("backend", "replay")),
+        time=_seconds(record, "time"),
+        interval=_seconds(record, "interval"),
+        backend=_text(record, "backend", "replay"),
         processes=processes,
         replay=True,
-        dropped_updates=int(record.get("dropped_updates", 0)),
+        dropped_updates=_count(record, "dropped_updates"),
+    )
+
+
+def _process(item: object, loopback_included: bool) -> ProcessStats:
+    if not isinstance(item, dict):
+        raise _wrong("a process", item, "an object")
+    start_time = item.get("start_time")
+    return ProcessStats(
+        pid=_count(item, "pid", None),
+        name=_text(item, "name", None),
+        cmdline=_text(item, "cmdline"),
+        user=_text(item, "user"),
+        start_time=None if start_time is None else _seconds(item, "start_time"),
+        conns=_count(item, "conns"),
+        delta=_counts(item, "bytes", loopback_included),
+        total=_counts(item, "total", loopback_included),
+        alive=_flag(item, "alive", True),
     )

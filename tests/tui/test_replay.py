@@ -78,6 +78,12 @@ def test_speed_steps_through_the_fixed_choices(tmp_path: Path) -> None:
     assert source.speed == SPEEDS[-1]
 
 
+def _record(**fields: object) -> str:
+    """One record line with a process whose ``fields`` replace good ones."""
+    process = {"pid": 42, "name": "curl", "tx_bytes": 1, "rx_bytes": 2, **fields}
+    return json.dumps({"time": 1.5, "interval": 1.0, "processes": [process]}) + "\n"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -87,6 +93,19 @@ def test_speed_steps_through_the_fixed_choices(tmp_path: Path) -> None:
         ("[1, 2]\n", r"line 1: not a record .* \(not a JSON object\)"),
         ('{"time": 1}\n', r"line 1: not a record .* \(no 'processes' field\)"),
         ('{"time": 1, "interval": 1, "processes": [{"name": "x"}]}\n', r"line 1: .* \(no 'pid' field\)"),
+        (_record(rx_bytes=1e400), r"line 1: .* \(rx_bytes is Infinity, not a count\)"),
+        (_record(tx_total=-1), r"\(tx_total is -1, not a count\)"),
+        (_record(conns="a"), r'\(conns is "a", not a count\)'),
+        (_record(pid=1.5), r"\(pid is 1.5, not a count\)"),
+        (_record(name=["x"]), r'\(name is \["x"\], not a string\)'),
+        (_record(alive="yes"), r'\(alive is "yes", not true or false\)'),
+        (_record(start_time="today"), r'\(start_time is "today", not a number of seconds\)'),
+        ('{"time": 1, "interval": -1, "processes": []}\n', r"\(interval is -1, not a number of seconds\)"),
+        ('{"time": "now", "interval": 1, "processes": []}\n', r'\(time is "now", not a number of seconds\)'),
+        ('{"time": 1, "interval": 1, "processes": {}}\n', r"\(processes is \{\}, not a list\)"),
+        ('{"time": 1, "interval": 1, "processes": ["x"]}\n', r'\(a process is "x", not an object\)'),
+        ('{"time": 1, "interval": 1, "loopback": 1, "processes": []}\n', r"\(loopback is 1, not true or f"),
+        (_record(name=["x" * 100]), r'\(name is \["x{37}…, not a string\)'),
     ],
 )
 def test_wrong_files_fail_before_the_screen_is_taken(tmp_path: Path, content: str, message: str) -> None:
