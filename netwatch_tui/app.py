@@ -51,21 +51,24 @@ _TABLE_ACTIONS = frozenset(
     {"filter", "clear_filter", "sort", "sort_combined", "step_sort", "reverse_sort", "kill"}
 )
 
-# How the help screen names keys (the README's names); others as Textual displays them.
+# How the help screen and the footers name keys (the README's names); others as Textual displays them.
 _KEY_NAMES = {
     "ctrl+c": "Ctrl-C",
     "escape": "Esc",
+    "backspace": "Backspace",
     "space": "Space",
     **{f"f{n}": f"F{n}" for n in range(1, 13)},
 }
 
-# Keys that belong to widgets rather than to the app, listed in the help screen after the app's own.
-_WIDGET_KEYS = (
+# Keys that belong to widgets rather than to the app, listed in the help screen after the app's own:
+# on the table, in the detail view, and in the kill dialog wherever it can be opened.
+_TABLE_KEYS = (
     ("↑ ↓ PgUp PgDn Home End", "move the cursor"),
     ("Enter", "detail of the selected process (Esc returns)"),
     ("click a header", "sort by that column (again: reverse)"),
-    ("kill dialog: t / 9 / Esc", "send SIGTERM / send SIGKILL / cancel"),
 )
+_DETAIL_KEYS = (("↑ ↓ PgUp PgDn Home End", "scroll the connections"),)
+_KILL_DIALOG_KEYS = (("kill dialog: t / 9 / Esc", "send SIGTERM / send SIGKILL / cancel"),)
 
 
 class NetwatchApp(App[None]):
@@ -206,7 +209,7 @@ class NetwatchApp(App[None]):
         if action in _TABLE_ACTIONS and len(self.screen_stack) > 1:
             return False
         if action in ("kill", "kill_pid") and not self.source.live:
-            return None  # shown dimmed: there is nothing to kill in a replay or the demo
+            return False  # not shown: there is nothing to kill in a replay or the demo
         if action in ("pause", "resume"):  # one key: the footer names what it will do
             return self._paused == (action == "resume")
         if action == "speed":
@@ -284,16 +287,27 @@ class NetwatchApp(App[None]):
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """(keys, what they do) for the app's bindings that work here and now, then the widgets' keys."""
+        """(keys, what they do) for the bindings that work here and now: those of the screen on top
+        of the table (the detail view), then the app's; then the widgets' keys."""
+        on_table = self.screen is self.screen_stack[0]
+        layers = [(self.BINDINGS, self.check_action)]
+        if not on_table:
+            layers.insert(0, (self.screen.BINDINGS, self.screen.check_action))
         keys: dict[str, list[str]] = {}
-        for binding in Binding.make_bindings(self.BINDINGS):
-            _, action, parameters = parse(binding.action)
-            if self.check_action(action, parameters):
-                names = keys.setdefault(binding.tooltip or binding.description, [])
-                name = _KEY_NAMES.get(binding.key, self.get_key_display(binding))
-                if name not in names:
-                    names.append(name)
-        return [(" ".join(names), description) for description, names in keys.items()] + list(_WIDGET_KEYS)
+        can_kill = False
+        for bindings, check in layers:
+            for binding in Binding.make_bindings(bindings):
+                _, action, parameters = parse(binding.action)
+                if check(action, parameters):
+                    can_kill = can_kill or action == "kill"
+                    names = keys.setdefault(binding.tooltip or binding.description, [])
+                    if (name := self.get_key_display(binding)) not in names:
+                        names.append(name)
+        widget_keys = (_TABLE_KEYS if on_table else _DETAIL_KEYS) + (_KILL_DIALOG_KEYS if can_kill else ())
+        return [(" ".join(names), description) for description, names in keys.items()] + list(widget_keys)
+
+    def get_key_display(self, binding: Binding) -> str:
+        return _KEY_NAMES.get(binding.key) or super().get_key_display(binding)
 
     # -- detail and kill ----------------------------------------------------------------------------
 

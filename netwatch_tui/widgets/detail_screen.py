@@ -32,8 +32,8 @@ class DetailScreen(Screen[None]):
     """Follows one pid; the app calls :meth:`show` with every new display state."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,backspace", "back", "Back"),
-        Binding("k,f9", "kill", "Kill"),
+        Binding("escape,backspace", "back", "Back", tooltip="back to the table"),
+        Binding("k,f9", "kill", "Kill", tooltip="kill this process (asks first)"),
     ]
     # Terminal lines below which the graphs are drawn smaller, and not at all (styles.tcss).
     SHORT, TINY = 30, 20

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from netwatch_tui.widgets.field_grid import FieldGrid
 
@@ -27,6 +27,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("netwatch keys (Esc closes)"), id="help-title")
             yield FieldGrid(self._keys, id="help-keys")
+        yield Footer()  # its own: the table's, underneath, would offer keys that do not work here
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from netwatch_tui.model.sanitize import clean
 from netwatch_tui.model.table_rows import ProcessRow
@@ -51,6 +51,7 @@ class KillDialog(ModalScreen[Optional[signal.Signals]]):
                 yield Button("SIGTERM (t)", id="SIGTERM", variant="warning")
                 yield Button("SIGKILL (9)", id="SIGKILL", variant="error")
                 yield Button("Cancel (Esc)", id="cancel")
+        yield Footer()  # its own: the table's, underneath, would offer keys that do not work here
 
     def on_mount(self) -> None:
         self.query_one("#SIGTERM", Button).focus()

@@ -514,6 +514,29 @@ async def test_help_lists_every_key_that_works_here_and_closes(tmp_path: Any) ->
         listed = dict(app.key_help())
         assert listed["+"] == "replay faster" and listed["-"] == "replay slower"
         assert "k" not in " ".join(listed).split()  # nothing to kill in a recording
+        assert not any(keys.startswith("kill dialog") for keys in listed)
+
+
+async def test_help_in_the_detail_view_lists_the_keys_that_work_there() -> None:
+    app = synthetic_app(live=True)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        listed = dict(app.key_help())
+        assert listed["Esc Backspace"] == "back to the table"
+        assert listed["k F9"] == "kill this process (asks first)"
+        assert listed["↑ ↓ PgUp PgDn Home End"] == "scroll the connections"
+        assert "kill dialog: t / 9 / Esc" in listed
+        keys = " ".join(key for key in listed if not key.startswith("kill dialog")).split()
+        for gone in ("/", "s", "p", "<", "Enter", "header"):  # the table's: they do nothing here
+            assert gone not in keys, gone
+        for key in ("q", "?", "Space", "m", "u", "l"):
+            assert key in keys, key
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DetailScreen)
 
 
 @pytest.mark.parametrize("screen_key", ["enter", "question_mark"])
@@ -749,7 +772,7 @@ async def test_no_kill_from_a_replay_or_the_demo(sleeper: subprocess.Popen[bytes
         async with app.run_test(size=WIDE) as pilot:
             await wait_until(pilot, lambda: sleeper.pid in shown_pids(app))  # noqa: B023
             await select_pid(pilot, sleeper.pid)
-            assert app.check_action("kill", ()) is None  # shown, dimmed, in the footer
+            assert app.check_action("kill", ()) is False  # not in the footer, nor in the help
             await pilot.press("k")
             assert app.screen is app.screen_stack[0]
             await pilot.press("enter", "k")  # nor from the detail view
