@@ -182,7 +182,13 @@ class NetwatchApp(App[None]):
     def state(self) -> DisplayState:
         speed = self.source.speed if isinstance(self.source, ReplaySource) else None
         return DisplayState(
-            self._shown, self._options, self.source.description, self._paused, self._finished, speed
+            self._shown,
+            self._options,
+            self.source.description,
+            self._paused,
+            self._finished,
+            speed,
+            self.source.interval,
         )
 
     def _render(self) -> None:

@@ -73,6 +73,7 @@ class ReplaySource:
             raise NetwatchError(self.cut_short or f"{self.path}: no records to replay (the file is empty)")
         self.description = f"replay of {self.path.name}"
         self.live = False  # its pids may since belong to other processes, or to the same ones, still running
+        self.interval = None  # the recording's, record by record
 
     @property
     def speed(self) -> float:

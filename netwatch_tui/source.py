@@ -22,6 +22,8 @@ class SnapshotSource(Protocol):
     description: str
     # Whether the processes shown are this machine's, now: only then can one be killed from the view.
     live: bool
+    # The interval asked for, which the status line shows; None: each snapshot's own (a replay's).
+    interval: float | None
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None: ...
 

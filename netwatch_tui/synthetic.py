@@ -158,7 +158,7 @@ class SyntheticSource:
         """``live``: the processes are real ones of this machine (tests of the kill dialog)."""
         self.live = live
         self._processes = tuple(processes)
-        self._interval = interval
+        self.interval = interval
         self._count = count
         self._realtime = realtime
         self._lock = threading.Lock()
@@ -188,8 +188,8 @@ class SyntheticSource:
             if process.exits_at is None or tick <= process.exits_at
         )
         return Snapshot(
-            time=BASE_TIME + tick * self._interval,
-            interval=self._interval,
+            time=BASE_TIME + tick * self.interval,
+            interval=self.interval,
             backend=BACKEND,
             processes=processes,
             connections={p.pid: _connections(p, tick) for p in self._processes if p.pid in watched},
@@ -201,4 +201,4 @@ class SyntheticSource:
             deliver(self.snapshot(tick))
             tick += 1
             if self._realtime:
-                stop.wait(self._interval)
+                stop.wait(self.interval)

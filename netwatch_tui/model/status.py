@@ -76,7 +76,8 @@ def info_line(state: DisplayState, shown: int) -> list[Segment]:
     snapshot = frame.snapshot
     parts = [
         snapshot.backend,
-        f"every {snapshot.interval:.3g} s",  # a live interval is measured: 0.500041 s shows as 0.5
+        # The interval asked for: the measured one (which the rates divide by) varies, 0.995 s, 1.01 s...
+        f"every {snapshot.interval if state.interval is None else state.interval:.3g} s",
         _count(len(frame.rows), "process", "processes")
         + (f" ({shown} shown)" if shown != len(frame.rows) else ""),
         f"sort {options.sort.key.value} {options.sort.arrow}",

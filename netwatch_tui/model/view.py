@@ -58,3 +58,4 @@ class DisplayState:
     paused: bool = False
     finished: bool = False  # the source ended (a replay reached its end)
     speed: float | None = None  # replay speed, None for live sources
+    interval: float | None = None  # the interval asked for; None: the snapshot's own (a replay's)

@@ -36,6 +36,7 @@ class EagerSource:
 
     description = "eager"
     live = False
+    interval = None
 
     def __init__(self) -> None:
         self.delivered = 0

@@ -86,6 +86,7 @@ async def test_starting_state_until_the_first_snapshot() -> None:
     class Silent:
         description = "a probe that is still compiling"
         live = True
+        interval = 1.0
 
         def run(self, deliver: Deliver, stop: threading.Event) -> None:
             stop.wait(30)
@@ -442,6 +443,17 @@ async def test_pause_freezes_the_display_while_collection_continues() -> None:
         assert app.state.frame is not None and app.state.frame.number == TICKS + 3
 
 
+async def test_the_status_line_shows_the_sources_interval() -> None:
+    app = synthetic_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        assert "every 1 s" in status_text(app)
+        assert isinstance(app.source, SyntheticSource)
+        app.source.interval = 2.5  # as asked with --interval 2.5; its snapshots here still say 1 s
+        await pilot.press("u")  # any redraw
+        assert "every 2.5 s" in status_text(app)
+
+
 async def test_u_switches_rates_between_bytes_and_bits() -> None:
     app = synthetic_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -592,6 +604,7 @@ async def test_ctrl_c_quits_too() -> None:
 class Failing:
     description = "a probe that cannot load"
     live = True
+    interval = 1.0
 
     def run(self, deliver: Deliver, stop: threading.Event) -> None:
         raise NetwatchError("BPF program failed to load: run `netwatch doctor`\nsecond line", exit_code=3)

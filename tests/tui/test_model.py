@@ -296,6 +296,15 @@ def test_status_shows_badges_totals_and_choices() -> None:
     assert "sort TX+RX total ▼" in info
 
 
+def test_status_shows_the_interval_asked_for_or_else_the_snapshots_own() -> None:
+    """A live interval is measured, and never quite the one asked for: the rates divide by it, the
+    status line says what was asked (it flickered between 0.995 s and 1.01 s)."""
+    frame = Monitor().ingest(SyntheticSource().snapshot(0)._replace(interval=0.99517))
+    assert "every 1 s" in _text(info_line(DisplayState(frame, ViewOptions(), "probe", interval=1.0), 1))
+    assert "every 0.25 s" in _text(info_line(DisplayState(frame, ViewOptions(), "probe", interval=0.25), 1))
+    assert "every 0.995 s" in _text(info_line(DisplayState(frame, ViewOptions(), "replay of x"), 1))
+
+
 def test_status_labels_a_replay_with_its_speed() -> None:
     frame = Monitor().ingest(SyntheticSource().snapshot(0)._replace(replay=True, backend="tracepoints"))
     host = _text(host_line(DisplayState(frame, ViewOptions(), "replay of x", speed=4.0)))
