@@ -139,6 +139,11 @@ class Connection(NamedTuple):
     state: str
     traffic: Traffic = ZERO
 
+    @property
+    def listening(self) -> bool:
+        """A TCP listener: not a connection in the table's CONNS."""
+        return self.protocol == "TCP" and self.state == "LISTEN"
+
 
 class Snapshot(NamedTuple):
     """Everything the monitor knows at the end of one interval.

@@ -118,7 +118,11 @@ class DetailScreen(Screen[None]):
         connections = frame.snapshot.connections.get(self.pid, ()) if frame is not None else ()
         self.query_one(ConnectionTable).show(connections)
         if connections:
-            title = f"Connections ({len(connections)})"
+            # The table's CONNS leaves TCP listeners out (README): say how the two numbers differ.
+            listening = sum(connection.listening for connection in connections)
+            title = f"Connections ({len(connections) - listening}" + (
+                f", and {listening} listening)" if listening else ")"
+            )
         elif frame is not None and frame.snapshot.replay:
             title = "Connections: not recorded in replay files"
         else:

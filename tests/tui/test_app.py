@@ -14,6 +14,7 @@ from typing import Any, Callable
 import psutil
 import pytest
 from textual import events
+from textual.widgets import Static
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from netwatch_tui import app as app_module
@@ -21,6 +22,7 @@ from netwatch_tui.app import NetwatchApp, run_tui
 from netwatch_tui.errors import NetwatchError
 from netwatch_tui.messages import SnapshotReady
 from netwatch_tui.model.columns import Col
+from netwatch_tui.model.snapshot import Connection
 from netwatch_tui.model.table_rows import KEEP_EXITED, ProcessRow
 from netwatch_tui.source import Deliver
 from netwatch_tui.synthetic import DEMO, HOSTILE, FakeProcess, SyntheticSource
@@ -320,6 +322,27 @@ async def test_the_columns_change_while_the_table_is_scrolled(change: str) -> No
         row = next(r for r in rows(app) if r.pid == last)
         assert cell(app, last, Col.COMMAND) == row.stats.name
         assert app.is_running
+
+
+async def test_the_detail_view_says_how_its_count_differs_from_conns() -> None:
+    """CONNS leaves TCP listeners out; the detail lists them, and says so in its count."""
+    firefox = next(p for p in DEMO if p.name == "firefox")
+    app = synthetic_app(ticks=0)
+    async with app.run_test(size=WIDE) as pilot:
+        await feed(pilot, 0)
+        await select_pid(pilot, firefox.pid)
+        await pilot.press("enter")
+        assert isinstance(app.source, SyntheticSource)
+        listener = Connection("TCP", "0.0.0.0:8080", "0.0.0.0:0", "LISTEN")
+        established = Connection("TCP", "10.0.0.5:8080", "192.0.2.1:5000", "ESTABLISHED")
+        for connections, title in (
+            ((listener, established, established), "Connections (2, and 1 listening)"),
+            ((established,), "Connections (1)"),
+        ):
+            snapshot = app.source.snapshot(1)._replace(connections={firefox.pid: connections})
+            app.post_message(SnapshotReady(snapshot))
+            await pilot.pause()
+            assert str(app.screen.query_one("#connections-title", Static).render()) == title
 
 
 @pytest.mark.parametrize(("height", "graph_lines"), [(50, 6), (24, 3), (16, 0)])
