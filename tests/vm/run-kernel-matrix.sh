@@ -7,8 +7,9 @@
 #
 # Default pytest arguments: tests/vm/test_kprobe_backend_e2e.py tests/probe/test_kprobe_backend.py
 # tests/probe/test_zombie_leader.py tests/probe/test_socket_reuse.py tests/probe/test_connection_counts.py
-# -q (the last three prove the exit hook of kernels before 6.16, that a socket starting there drops a
-# dead one's entry, and that a connect() there is seen at once)
+# tests/probe/test_exec.py -q (the last four prove the exit hook of kernels before 6.16, that a socket
+# starting there drops a dead one's entry, that a connect() there is seen at once, and that the
+# kprobe backend's process entries count execs as the tracepoint one's do)
 # Installs what it needs (idempotent): ./dev.sh setup (venv, BCC, headers), qemu-system-x86,
 # busybox-static, the linux-image matching the installed linux-headers-amd64, and virtme-ng in .venv.
 # The guest runs without KVM (KVM guests do not boot on this CI VM): about 1-3 minutes in all.
@@ -74,7 +75,8 @@ setup() {
 setup
 kernel=$(guest_kernel)
 [ $# -gt 0 ] || set -- tests/vm/test_kprobe_backend_e2e.py tests/probe/test_kprobe_backend.py \
-  tests/probe/test_zombie_leader.py tests/probe/test_socket_reuse.py tests/probe/test_connection_counts.py -q
+  tests/probe/test_zombie_leader.py tests/probe/test_socket_reuse.py tests/probe/test_connection_counts.py \
+  tests/probe/test_exec.py -q
 
 # In the guest: / is the host's, read-only (hence no bytecode and no pytest cache), /tmp is a
 # writable overlay. The host's environment is not passed in; NETWATCH_KERNEL_MATRIX stays unset
