@@ -14,6 +14,9 @@ from netwatch_tui.model.sorting import SortKey
 CELL_PADDING = 1  # DataTable's padding on each side of a cell
 SCROLLBAR = 2  # room kept for the vertical scrollbar
 HISTORY_MAX = 61  # two 30-interval sparklines and a gap
+# How narrow COMMAND may get when the essential columns do not fit otherwise: a terminal of 47 cells
+# then still shows both rates (or totals), where RX/s used to be cut off below 55.
+COMMAND_FLOOR = 6
 
 
 class Col(Enum):
@@ -93,6 +96,8 @@ def layout(width: int, totals_first: bool = False) -> tuple[ColumnSpec, ...]:
         chosen.add(col)
         free -= needed
     widths = {col: _MIN_WIDTH[col] for col in chosen}
+    if free < 0:  # only the essential columns, and they do not fit: COMMAND gives way first
+        widths[Col.COMMAND] = max(COMMAND_FLOOR, widths[Col.COMMAND] + free)
     free = max(0, free)
     if Col.HISTORY in chosen:
         extra = min(free, HISTORY_MAX - widths[Col.HISTORY])

@@ -8,7 +8,15 @@ import pytest
 
 from netwatch_tui.cgroups import parse_cgroup
 from netwatch_tui.model.cells import HistoryCell, history_cell, row_cells
-from netwatch_tui.model.columns import CELL_PADDING, SCROLLBAR, Col, layout, sort_key_of, sorted_columns
+from netwatch_tui.model.columns import (
+    CELL_PADDING,
+    COMMAND_FLOOR,
+    SCROLLBAR,
+    Col,
+    layout,
+    sort_key_of,
+    sorted_columns,
+)
 from netwatch_tui.model.history import History
 from netwatch_tui.model.monitor import Monitor
 from netwatch_tui.model.sanitize import clean
@@ -197,7 +205,7 @@ def test_step_moves_the_sort_between_columns_and_wraps() -> None:
 # -- columns ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("width", [40, 60, 80, 100, 120, 160, 250])
+@pytest.mark.parametrize("width", [40, 47, 50, 54, 60, 80, 100, 120, 160, 250])
 @pytest.mark.parametrize("totals_first", [False, True])
 def test_layout_fits_the_terminal_and_keeps_the_essential_columns(width: int, totals_first: bool) -> None:
     specs = layout(width, totals_first)
@@ -206,7 +214,8 @@ def test_layout_fits_the_terminal_and_keeps_the_essential_columns(width: int, to
     assert {Col.PID, Col.COMMAND, *primary} <= set(cols)
     assert cols.index(primary[0]) < cols.index(Col.HISTORY) if Col.HISTORY in cols else True
     used = sum(spec.width + 2 * CELL_PADDING for spec in specs) + SCROLLBAR
-    assert used == width or width < 60
+    narrowest = 7 + COMMAND_FLOOR + (2 * 10 if totals_first else 2 * 12) + 4 * 2 * CELL_PADDING + SCROLLBAR
+    assert used == max(width, narrowest)  # narrower still, COMMAND stays COMMAND_FLOOR cells wide
 
 
 def test_narrow_terminals_drop_low_priority_columns_first() -> None:
