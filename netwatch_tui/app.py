@@ -45,10 +45,11 @@ from netwatch_tui.widgets.process_table import ProcessTable
 from netwatch_tui.widgets.status_bar import StatusBar
 from netwatch_tui.worker import SnapshotWorker
 
-# Actions on the process table (its filter, order and cursor): not while another screen covers it,
-# where they would change a table out of sight (or focus its filter bar from under a detail view).
+# Actions on the process table (its filter, order, columns and cursor): not while another screen
+# covers it, where they would change a table out of sight (or focus its filter bar from under a
+# detail view).
 _TABLE_ACTIONS = frozenset(
-    {"filter", "clear_filter", "sort", "sort_combined", "step_sort", "reverse_sort", "kill"}
+    {"filter", "clear_filter", "sort", "sort_combined", "step_sort", "reverse_sort", "toggle_view", "kill"}
 )
 
 # How the help screen and the footers name keys (the README's names); others as Textual displays them.

@@ -65,6 +65,8 @@ def empty_table_note(state: DisplayState) -> str:
         if options.query:
             return f"no process matches “{clean(options.query)}” (Esc clears the filter)"
         return "only loopback traffic so far (l shows it)"
+    if frame is not None and frame.host_total.all:
+        return "no process is left of those that moved bytes (they have exited)"
     return "no process has moved bytes since netwatch started"
 
 

@@ -11,8 +11,10 @@ are replaced, and the widths set anew if they changed: the list stays where it w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.cells import cell_len
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -45,6 +47,11 @@ def _cell(title: str, text: str) -> TableCell:
 
 class ConnectionTable(DataTable[TableCell]):
     """Call :meth:`show` with every new list of connections."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [  # DataTable's Home and End scroll sideways
+        Binding("home", "scroll_top", "First connection", show=False),
+        Binding("end", "scroll_bottom", "Last connection", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="none", zebra_stripes=True)

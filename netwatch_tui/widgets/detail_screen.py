@@ -111,11 +111,12 @@ class DetailScreen(Screen[None]):
             self.query_one(f"#{direction}-graph", Graph).plot(
                 f"{direction.upper()} per second (peak {peak})", values
             )
-        self._show_connections(state)
+        self._show_connections(state, exited)
 
-    def _show_connections(self, state: DisplayState) -> None:
+    def _show_connections(self, state: DisplayState, exited: bool) -> None:
         frame = state.frame
-        connections = frame.snapshot.connections.get(self.pid, ()) if frame is not None else ()
+        live = frame is not None and not exited  # an exited process holds no socket
+        connections = frame.snapshot.connections.get(self.pid, ()) if live else ()
         self.query_one(ConnectionTable).show(connections)
         if connections:
             # The table's CONNS leaves TCP listeners out (README): say how the two numbers differ.
@@ -125,6 +126,8 @@ class DetailScreen(Screen[None]):
             )
         elif frame is not None and frame.snapshot.replay:
             title = "Connections: not recorded in replay files"
+        elif exited:
+            title = "Connections: none (the process has exited)"
         else:
             title = "Connections: none seen yet (they are listed from the next interval on)"
         self.query_one("#connections-title", Static).update(Text(title))

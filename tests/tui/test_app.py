@@ -345,6 +345,22 @@ async def test_the_detail_view_says_how_its_count_differs_from_conns() -> None:
             assert str(app.screen.query_one("#connections-title", Static).render()) == title
 
 
+async def test_the_detail_view_of_a_process_that_exits_says_so() -> None:
+    wget = next(p for p in DEMO if p.name == "wget")
+    assert wget.exits_at == 3
+    app = synthetic_app(ticks=0)
+    async with app.run_test(size=WIDE) as pilot:
+        await feed(pilot, 0)
+        await select_pid(pilot, wget.pid)
+        await pilot.press("enter")
+        title = lambda: str(app.screen.query_one("#connections-title", Static).render())  # noqa: E731
+        await feed(pilot, 1)
+        assert title().startswith("Connections (")
+        await feed(pilot, 2, 3, 4)
+        assert "(exited)" in str(app.screen.query_one("#detail-title", Static).render())
+        assert title() == "Connections: none (the process has exited)"
+
+
 @pytest.mark.parametrize(("height", "graph_lines"), [(50, 6), (24, 3), (16, 0)])
 async def test_the_detail_view_keeps_room_for_connections_on_short_terminals(
     height: int, graph_lines: int
@@ -564,9 +580,9 @@ async def test_help_in_the_detail_view_lists_the_keys_that_work_there() -> None:
         assert listed["↑ ↓ PgUp PgDn Home End"] == "scroll the connections"
         assert "kill dialog: t / 9 / Esc" in listed
         keys = " ".join(key for key in listed if not key.startswith("kill dialog")).split()
-        for gone in ("/", "s", "p", "<", "Enter", "header"):  # the table's: they do nothing here
+        for gone in ("/", "s", "p", "<", "m", "Enter", "header"):  # the table's: they do nothing here
             assert gone not in keys, gone
-        for key in ("q", "?", "Space", "m", "u", "l"):
+        for key in ("q", "?", "Space", "u", "l"):
             assert key in keys, key
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)

@@ -95,3 +95,19 @@ async def test_an_empty_list_first_thenserver_connections() -> None:
         assert _rows(table) == [
             connection_texts(connection) for connection in server_connections(2, received=10)
         ]
+
+
+async def test_home_and_end_go_to_the_first_and_last_connection() -> None:
+    """DataTable's own Home and End scroll sideways, which a list as wide as its texts never needs."""
+    app = _ListOnly()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ConnectionTable)
+        table.show(server_connections(50, received=100))
+        table.focus()
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.scroll_y == table.max_scroll_y > 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.scroll_y == 0

@@ -23,10 +23,10 @@ from netwatch_tui.model.sanitize import clean
 from netwatch_tui.model.snapshot import NO_BYTES, ByteCounts, ProcessStats, Snapshot, Traffic, summed
 from netwatch_tui.model.sorting import SortKey, SortOrder, sort_rows, step
 from netwatch_tui.model.sparkline import bars, spark
-from netwatch_tui.model.status import host_line, info_line
+from netwatch_tui.model.status import empty_table_note, host_line, info_line
 from netwatch_tui.model.table_rows import RowBook
 from netwatch_tui.model.view import DisplayState, ViewOptions, matches, visible_rows
-from netwatch_tui.synthetic import DEMO, HOSTILE, SyntheticSource
+from netwatch_tui.synthetic import DEMO, HOSTILE, FakeProcess, SyntheticSource
 
 
 def stats(
@@ -312,6 +312,21 @@ def test_status_shows_the_interval_asked_for_or_else_the_snapshots_own() -> None
     assert "every 1 s" in _text(info_line(DisplayState(frame, ViewOptions(), "probe", interval=1.0), 1))
     assert "every 0.25 s" in _text(info_line(DisplayState(frame, ViewOptions(), "probe", interval=0.25), 1))
     assert "every 0.995 s" in _text(info_line(DisplayState(frame, ViewOptions(), "replay of x"), 1))
+
+
+def test_an_empty_table_says_whether_anything_moved_at_all() -> None:
+    source = SyntheticSource((FakeProcess(7, "gone", "u", "g", (100,), (0,), exits_at=1),))
+    monitor = Monitor(keep_exited=0)
+    assert monitor.ingest(source.snapshot(0)).rows
+    for tick in (1, 2, 3):
+        frame = monitor.ingest(source.snapshot(tick))
+    assert not frame.rows
+    note = empty_table_note(DisplayState(frame, ViewOptions(), "x"))
+    assert note == "no process is left of those that moved bytes (they have exited)"
+    quiet = Monitor().ingest(SyntheticSource(()).snapshot(0))
+    assert empty_table_note(DisplayState(quiet, ViewOptions(), "x")) == (
+        "no process has moved bytes since netwatch started"
+    )
 
 
 def test_status_labels_a_replay_with_its_speed() -> None:
