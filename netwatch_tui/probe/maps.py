@@ -219,7 +219,7 @@ class ProbeMaps:
         found = []
         for (key,), value in zip(SOCK_KEY.iter_unpack(keys), SOCK_VALUE.iter_unpack(values)):
             entry_tx, entry_rx, _, family, protocol, lport, dport, loopback, saddr, daddr = value
-            tx, rx = unflushed.get(key, (0, 0))
+            tx, rx = unflushed.get((key, lport, dport), (0, 0))
             local, remote = (_address(family, saddr), lport), (_address(family, daddr), dport)
             identity = (key, protocol, local, remote)
             shown = floor.get(identity, ZERO)
@@ -228,14 +228,16 @@ class ProbeMaps:
             found.append(SocketCounters(family, protocol, local, remote, traffic, bool(loopback)))
         return found
 
-    def _socket_slots(self) -> dict[int, tuple[int, int]]:
-        """Bytes in the socket slots, summed over the CPUs, by socket address."""
+    def _socket_slots(self) -> dict[tuple[int, int, int], tuple[int, int]]:
+        """Bytes in the socket slots, summed over the CPUs, by socket address and ports: a slot on
+        another CPU may still hold the bytes of a closed UDP socket whose address was reused, which
+        are not the new socket's."""
         raw = read_array(self._fds["sock_slots"], self._cpus * self._sock_slots, SOCK_SLOT.size)
-        found: dict[int, tuple[int, int]] = {}
-        for sk, tx, rx, *_ in SOCK_SLOT.iter_unpack(raw):
+        found: dict[tuple[int, int, int], tuple[int, int]] = {}
+        for sk, tx, rx, lport, dport, *_ in SOCK_SLOT.iter_unpack(raw):
             if sk:
-                earlier_tx, earlier_rx = found.get(sk, (0, 0))
-                found[sk] = (earlier_tx + tx, earlier_rx + rx)
+                earlier_tx, earlier_rx = found.get((sk, lport, dport), (0, 0))
+                found[sk, lport, dport] = (earlier_tx + tx, earlier_rx + rx)
         return found
 
     def drops(self) -> Drops:

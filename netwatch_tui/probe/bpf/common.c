@@ -244,6 +244,11 @@ static __always_inline u8 book_socket(u32 cpu, u64 key, const void *fields, u16 
         add_traffic(&slot->tx, &slot->rx, bytes, receive);
         return slot->loopback;
     }
+    /* Missed on this very address: the socket the slot was taken for is gone (a UDP socket closes
+     * unseen) and another took its place. Its unflushed bytes go with it, as its entry does, not
+     * into the new socket's entry. */
+    if (slot && slot->sk == key)
+        slot->sk = 0;
     struct sock_val_t *sock = socket_entry(key, fields, family, protocol, made);
     if (!sock)
         return 0;
