@@ -2,11 +2,8 @@
 
 The snapshot source runs in a worker thread and posts each snapshot as a message; every widget is
 updated from those messages on the event loop, never from the thread. Quitting (q, Ctrl-C, SIGTERM,
-or an error in the source) stops the worker, which releases the probe.
-
-SIGHUP (the terminal went away) keeps its default action and ends the process at once: a graceful
-exit would write to a terminal that no longer exists, and Textual's input thread then spins on the
-hung-up tty forever. Nothing is lost: the kernel detaches BPF programs when their fds close.
+or an error in the source) stops the worker, which releases the probe. SIGHUP restores the terminal
+and ends the process at once (hangup.py says why).
 """
 
 from __future__ import annotations
@@ -27,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from netwatch_tui import kill
 from netwatch_tui.errors import NetwatchError
+from netwatch_tui.hangup import HangUp
 from netwatch_tui.messages import SnapshotReady, SourceFinished
 from netwatch_tui.model.columns import Col, sort_key_of
 from netwatch_tui.model.monitor import Frame, Monitor
@@ -119,6 +117,7 @@ class NetwatchApp(App[None]):
         self._options = ViewOptions(include_loopback=include_loopback)
         self._paused = False
         self._finished = False
+        self._hang_up = HangUp()  # the terminal's settings, before the app takes it
 
     # -- the worker thread's side: only post_message, which is thread-safe ---------------------------
 
@@ -144,6 +143,7 @@ class NetwatchApp(App[None]):
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGTERM, self.exit)
+            loop.add_signal_handler(signal.SIGHUP, self._hang_up)
         self._worker.start()
 
     def on_unmount(self) -> None:
@@ -151,6 +151,7 @@ class NetwatchApp(App[None]):
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             loop.remove_signal_handler(signal.SIGTERM)
+            loop.remove_signal_handler(signal.SIGHUP)
 
     def stop_worker(self) -> None:
         """Stop the source and wait for it to release the probe (idempotent)."""

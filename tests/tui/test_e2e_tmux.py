@@ -172,6 +172,29 @@ def test_closing_the_terminal_ends_netwatch(terminal: Terminal) -> None:
     assert not alive, f"still running after the terminal closed: {alive}"
 
 
+def test_sighup_with_the_terminal_still_there_restores_it(tmp_path: Path) -> None:
+    """`kill -HUP` from another shell: netwatch ends at once, as SIGHUP ends a process, but leaves the
+    terminal as it found it (it stayed on the alternate screen, raw, with mouse reporting on)."""
+    before, after = (shlex.quote(str(tmp_path / f"stty.{when}")) for when in ("before", "after"))
+    command = (
+        f"stty -g > {before}; {NETWATCH} --interval 0.5; status=$?; stty -g > {after}; "
+        "echo netwatch exited $status; sleep 30"
+    )
+    terminal = Terminal(f"netwatch-e2e-hup-{os.getpid()}", command)
+    try:
+        terminal.wait_for(lambda s: "TX/s" in s, timeout=60)
+        [netwatch] = [p for p in terminal.processes() if p.exe() == os.path.realpath(sys.executable)]
+        ours = program_ids_held_by(netwatch.pid)
+        assert len(ours) >= 5 and terminal.modes() != UNTOUCHED_MODES
+        netwatch.send_signal(signal.SIGHUP)
+        terminal.wait_for(lambda s: "netwatch exited 129" in s, timeout=20)  # 128 + SIGHUP
+        assert terminal.modes() == UNTOUCHED_MODES
+        assert (tmp_path / "stty.after").read_text() == (tmp_path / "stty.before").read_text()
+        assert not still_loaded(ours), "a program outlived netwatch"
+    finally:
+        terminal.close()
+
+
 @pytest.fixture
 def failing_terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
     """netwatch in tmux with a bug planted in its probe worker, set off by creating the returned path.
