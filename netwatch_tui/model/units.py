@@ -23,12 +23,19 @@ def format_bytes(count: float) -> str:
 
 
 def format_rate(bytes_per_second: float, bits: bool = False) -> str:
-    """A rate as bytes (binary prefixes, ``'96.9 KiB/s'``) or bits (decimal, ``'793.6 kbit/s'``)."""
-    if bits:
-        value, prefix = _scaled(bytes_per_second * 8, 1000.0, _DECIMAL_PREFIXES)
-        return f"{value:.1f} {prefix}bit/s" if prefix else f"{int(value)} bit/s"
-    value, prefix = _scaled(bytes_per_second, 1024.0, _BINARY_PREFIXES)
-    return f"{value:.1f} {prefix}B/s" if prefix else f"{int(value)} B/s"
+    """A rate as bytes (binary prefixes, ``'96.9 KiB/s'``) or bits (decimal, ``'793.6 kbit/s'``).
+
+    Rounded, not cut: a byte moved in an interval measured at 1.002 s is ``'1 B/s'``, not ``'0 B/s'``.
+    """
+    amount, step, prefixes, unit = (
+        (bytes_per_second * 8, 1000.0, _DECIMAL_PREFIXES, "bit/s")
+        if bits
+        else (bytes_per_second, 1024.0, _BINARY_PREFIXES, "B/s")
+    )
+    if round(amount) < step:
+        return f"{round(amount)} {unit}"
+    value, prefix = _scaled(max(amount, step), step, prefixes)  # 1023.7 B/s: 1.0 KiB/s
+    return f"{value:.1f} {prefix}{unit}"
 
 
 def format_csv_rate(bytes_per_second: float) -> str:

@@ -21,6 +21,11 @@ def test_format_bytes(count: int, text: str) -> None:
         (99_200, True, "793.6 kbit/s"),
         (100, True, "800 bit/s"),
         (2.5 * 1024**2, False, "2.5 MiB/s"),
+        (1 / 1.002, False, "1 B/s"),  # one byte in an interval measured a little long: rounded, not cut
+        (1023.4, False, "1023 B/s"),
+        (1023.7, False, "1.0 KiB/s"),  # would round to 1024 B/s
+        (124.96, True, "1.0 kbit/s"),  # 999.7 bit/s: rounded, the next step
+        (0.4, False, "0 B/s"),
     ],
 )
 def test_format_rate(rate: float, bits: bool, text: str) -> None:
