@@ -46,6 +46,15 @@ def test_without_loopback() -> None:
     assert (process["tx_bytes"], process["rx_bytes"], process["tx_total"]) == (900, 3600, 4500)
 
 
+def test_an_exit_is_written_only_for_a_process_whose_bytes_were_shown() -> None:
+    """With --no-loopback, a process that only talked over loopback was never listed: its exit neither."""
+    only_loopback = ByteCounts(Traffic(5, 6), Traffic(5, 6))
+    gone = ProcessStats(8, "lo", "", "u", None, 0, ByteCounts(), only_loopback, False)
+    exits = Snapshot(1.0, 1.0, "tracepoints", (gone,))
+    assert [p["pid"] for p in snapshot_record(exits, include_loopback=True)["processes"]] == [8]
+    assert snapshot_record(exits, include_loopback=False)["processes"] == []
+
+
 @pytest.mark.parametrize("include_loopback", [True, False])
 def test_round_trip_for_replay(include_loopback: bool) -> None:
     original = snapshot()
@@ -90,7 +99,9 @@ def reference_record(snapshot: Snapshot, include_loopback: bool) -> dict:
         "backend": snapshot.backend,
         "loopback": include_loopback,
         "processes": [
-            process_record(p) for p in snapshot.processes if not p.alive or p.bytes(include_loopback)
+            process_record(p)
+            for p in snapshot.processes
+            if p.bytes(include_loopback) or (not p.alive and p.totals(include_loopback))
         ],
     }
     if snapshot.dropped_updates:
@@ -104,7 +115,11 @@ def varied_snapshots() -> list[Snapshot]:
     gone = ProcessStats(
         7, "b\udcffad", "", "x\u2028y", None, 0, ByteCounts(), ByteCounts(Traffic(3, 4)), False
     )
-    snapshots.append(Snapshot(1.0, 0.0, "kprobes", (gone, *snapshot().processes), dropped_updates=12))
+    only_loopback = ByteCounts(Traffic(5, 6), Traffic(5, 6))
+    gone_from_loopback = ProcessStats(8, "lo", "", "u", None, 0, ByteCounts(), only_loopback, False)
+    snapshots.append(
+        Snapshot(1.0, 0.0, "kprobes", (gone, gone_from_loopback, *snapshot().processes), dropped_updates=12)
+    )
     snapshots.append(Snapshot(1_800_000_000.123456789, 1 / 3, 'tr"ace\\points', snapshot().processes))
     return snapshots
 
