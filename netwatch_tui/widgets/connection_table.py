@@ -23,9 +23,9 @@ from netwatch_tui.model.snapshot import Connection
 from netwatch_tui.model.units import format_bytes
 from netwatch_tui.widgets.table_cell import TableCell
 
-COLUMNS = ("PROTO", "LOCAL", "REMOTE", "STATE", "TX", "RX")
+COLUMNS = ("PROTO", "LOCAL", "REMOTE", "STATE", "TX total", "RX total")  # bytes since netwatch started
 _KEYS = tuple(ColumnKey(title) for title in COLUMNS)
-_RIGHT_ALIGNED = {"TX", "RX"}
+_RIGHT_ALIGNED = {"TX total", "RX total"}
 _IDENTITY = 3  # PROTO, LOCAL and REMOTE name a connection; its state and bytes change
 
 
