@@ -128,11 +128,11 @@ def _wrong(name: str, value: object, expected: str) -> ValueError:
     return ValueError(f"{name} is {shown if len(shown) <= 40 else shown[:39] + '…'}, not {expected}")
 
 
-def _count(item: dict[str, Any], name: str, default: int | None = 0) -> int:
+def _count(item: dict[str, Any], name: str, default: int | None = 0, what: str = "a count") -> int:
     """A count of bytes or things: a JSON integer, not negative (``default`` when absent)."""
     value = item[name] if default is None else item.get(name, default)
     if type(value) is not int or value < 0:
-        raise _wrong(name, value, "a count")
+        raise _wrong(name, value, what)
     return value
 
 
@@ -192,7 +192,7 @@ def _process(item: object, loopback_included: bool) -> ProcessStats:
         raise _wrong("a process", item, "an object")
     start_time = item.get("start_time")
     return ProcessStats(
-        pid=_count(item, "pid", None),
+        pid=_count(item, "pid", None, "a process id"),
         name=_text(item, "name", None),
         cmdline=_text(item, "cmdline"),
         user=_text(item, "user"),

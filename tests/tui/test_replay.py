@@ -96,7 +96,7 @@ def _record(**fields: object) -> str:
         (_record(rx_bytes=1e400), r"line 1: .* \(rx_bytes is Infinity, not a count\)"),
         (_record(tx_total=-1), r"\(tx_total is -1, not a count\)"),
         (_record(conns="a"), r'\(conns is "a", not a count\)'),
-        (_record(pid=1.5), r"\(pid is 1.5, not a count\)"),
+        (_record(pid=1.5), r"\(pid is 1.5, not a process id\)"),
         (_record(name=["x"]), r'\(name is \["x"\], not a string\)'),
         (_record(alive="yes"), r'\(alive is "yes", not true or false\)'),
         (_record(start_time="today"), r'\(start_time is "today", not a number of seconds\)'),
