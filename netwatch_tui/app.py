@@ -53,6 +53,7 @@ _TABLE_ACTIONS = frozenset(
 # How the help screen and the footers name keys (the README's names); others as Textual displays them.
 _KEY_NAMES = {
     "ctrl+c": "Ctrl-C",
+    "ctrl+z": "Ctrl-Z",
     "escape": "Esc",
     "backspace": "Backspace",
     "space": "Space",
@@ -78,6 +79,7 @@ class NetwatchApp(App[None]):
         # The footer shows the short descriptions; the help screen the tooltips, or else the description.
         Binding("q,f10", "quit", "Quit", tooltip="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="quit"),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False, tooltip="suspend (fg resumes)"),
         Binding("question_mark,f1", "help", "Help", tooltip="this help"),
         # priority: handled as the key arrives, so keys typed right after it reach the filter
         Binding(

@@ -547,9 +547,9 @@ async def test_help_lists_every_key_that_works_here_and_closes(tmp_path: Any) ->
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         keys = " ".join(listed).split()
-        for key in ("q", "F10", "Ctrl-C", "?", "F1", "/", "Esc", "Space", "k", "F9", "s", "r", "S", "R"):
+        for key in ("q", "F10", "Ctrl-C", "Ctrl-Z", "?", "F1", "/", "Esc", "Space", "k", "F9", "s", "r", "S"):
             assert key in keys, key
-        for key in ("t", "p", "o", "n", "c", "<", ">", "F6", "I", "m", "u", "l"):
+        for key in ("R", "t", "p", "o", "n", "c", "<", ">", "F6", "I", "m", "u", "l"):
             assert key in keys, key
         assert "+" not in keys and "-" not in keys  # replay speed: not on a live view
         assert listed["Space"] == "pause the display (collection goes on)"

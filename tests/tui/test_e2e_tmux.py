@@ -163,6 +163,26 @@ def test_a_pid_filter_shows_that_process_alone_and_says_so(traffic: subprocess.P
         session.close()
 
 
+def test_ctrl_z_suspends_to_the_shell_and_fg_brings_it_back() -> None:
+    """As htop: Ctrl-Z gives the terminal back to the shell, as it was; fg resumes the live view."""
+    terminal = Terminal(f"netwatch-e2e-suspend-{os.getpid()}", "bash --norc --noprofile -i")
+    try:
+        terminal.keys(f"PS1='prompt$ '; {NETWATCH} --interval 0.5", "Enter")  # alone: fg resumes it alone
+        terminal.wait_for(lambda s: "TX/s" in s, timeout=60)
+        terminal.keys("C-z")
+        terminal.wait_for(lambda s: "Stopped" in s and s.rstrip().endswith("prompt$"), timeout=15)
+        assert terminal.modes() == UNTOUCHED_MODES
+        terminal.keys("fg", "Enter")
+        terminal.wait_for(lambda s: "TX/s" in s and "every 0.5 s" in s, timeout=15)
+        terminal.keys("q")
+        terminal.wait_for(lambda s: s.rstrip().endswith("prompt$") and "TX/s" not in s, timeout=15)
+        terminal.keys("echo netwatch exited $?", "Enter")
+        terminal.wait_for(lambda s: "netwatch exited 0" in s, timeout=15)
+        assert terminal.modes() == UNTOUCHED_MODES
+    finally:
+        terminal.close()
+
+
 def test_closing_the_terminal_ends_netwatch(terminal: Terminal) -> None:
     """SIGHUP from a vanished terminal must end netwatch, not leave it spinning on a dead tty."""
     terminal.wait_for(lambda s: "TX/s" in s, timeout=60)
