@@ -273,12 +273,16 @@ async def test_many_rows_leaving_at_once_leave_the_table_as_remove_row_would() -
         assert drawn == [str(pid) for pid in pids[: len(drawn)]]
 
 
-async def test_rows_off_screen_are_drawn_when_they_scroll_into_view() -> None:
-    many = [
+def workers(count: int) -> list[FakeProcess]:
+    """More processes than a screen holds, each busier than the one before."""
+    return [
         FakeProcess(20_000 + index, f"worker-{index}", "u", "w", (100 * (index + 1),), (index,))
-        for index in range(200)
+        for index in range(count)
     ]
-    app = synthetic_app(many)
+
+
+async def test_rows_off_screen_are_drawn_when_they_scroll_into_view() -> None:
+    app = synthetic_app(workers(200))
     async with app.run_test(size=(100, 20)) as pilot:
         await settled(pilot)
         last = shown_pids(app)[-1]
@@ -300,11 +304,7 @@ async def test_rows_off_screen_are_drawn_when_they_scroll_into_view() -> None:
 async def test_the_columns_change_while_the_table_is_scrolled(change: str) -> None:
     """A new set of columns (the m key, a resize) empties the table, which scrolls it to the top:
     the rows that were on screen must not be looked up in it meanwhile (that crashed the app)."""
-    many = [
-        FakeProcess(20_000 + index, f"worker-{index}", "u", "w", (100 * (index + 1),), (index,))
-        for index in range(60)
-    ]
-    app = synthetic_app(many)
+    app = synthetic_app(workers(60))
     async with app.run_test(size=(100, 20)) as pilot:
         await settled(pilot)
         await pilot.press("end")
