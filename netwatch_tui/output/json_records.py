@@ -61,7 +61,7 @@ class RecordEncoder:
             (tx, rx), loopback, packet = delta
             if not include_loopback:  # ByteCounts.shown, without its Traffic
                 tx, rx = tx - loopback[0], rx - loopback[1]
-            if not (tx or rx) and (alive or not _shown_total(total_all, total_loopback, include_loopback)):
+            if not (tx or rx) and (alive or not process.totals(include_loopback)):
                 continue  # idle; or gone, never listed (with --no-loopback: all its bytes on loopback)
             key = process[:5]  # pid, name, cmdline, user, start_time
             kept = identities.get(key)
@@ -89,11 +89,6 @@ class RecordEncoder:
             f'"backend":{_dumps(snapshot.backend)},"loopback":{_BOOLEAN[include_loopback]},'
             f'"processes":[{",".join(processes)}]{dropped}}}'
         )
-
-
-def _shown_total(total: Traffic, loopback: Traffic, include_loopback: bool) -> bool:
-    """Whether a process's totals show any byte (everything, or everything but loopback)."""
-    return bool(total[0] or total[1]) if include_loopback else total != loopback
 
 
 def _identity(process: ProcessStats) -> tuple[str, str]:
